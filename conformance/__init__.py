@@ -1,0 +1,1 @@
+"""Checks any invoice server against `openapi.yaml` and the contract's business rules."""

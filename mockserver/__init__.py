@@ -1,0 +1,1 @@
+"""A stateful mock of the Exante invoice API, served by Connexion from `openapi.yaml`."""

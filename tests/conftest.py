@@ -1,0 +1,22 @@
+"""Shared fixtures: the contract and the fixture world, each read from its one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.contract import default_spec_path, load_spec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def spec_path() -> Path:
+    return default_spec_path()
+
+
+@pytest.fixture(scope="session")
+def spec(spec_path: Path) -> dict[str, Any]:
+    return load_spec(spec_path)

@@ -1,0 +1,79 @@
+"""The spec is a valid OpenAPI 3.0.3 document, and every example in it obeys its own schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+from mockserver.contract import iter_examples, load_spec
+
+
+def test_spec_is_valid_openapi_3_0_3(spec_path):
+    document, _ = read_from_filename(str(spec_path))
+    assert document["openapi"] == "3.0.3"
+    validate(document)
+
+
+EXAMPLES = list(iter_examples(load_spec()))
+
+
+def test_spec_carries_the_documented_examples():
+    pointers = {pointer for pointer, _, _ in EXAMPLES}
+    body = "#/paths/~1api~1invoices/post/requestBody/content/application~1json/examples"
+    assert {f"{body}/minimal", f"{body}/full"} <= pointers
+    error_statuses = {
+        "MalformedRequest",
+        "Unauthorized",
+        "Forbidden",
+        "DuplicateInvoiceNumber",
+        "PayloadTooLarge",
+        "UnsupportedMediaType",
+        "UnprocessableInvoice",
+        "InvalidQuery",
+        "InvoiceNotFound",
+    }
+    for name in error_statuses:
+        assert f"#/components/responses/{name}/content/application~1json/example" in pointers, name
+
+
+@pytest.mark.parametrize(("pointer", "schema", "value"), EXAMPLES, ids=[p for p, _, _ in EXAMPLES])
+def test_example_validates_against_its_schema(pointer: str, schema: dict[str, Any], value: Any):
+    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(value)]
+    assert not errors, f"{pointer}: {errors}"
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({"type": "string", "format": "uuid"}, "not-a-uuid"),
+        ({"type": "string", "format": "date-time"}, "2026-13-45"),
+        ({"type": "string", "format": "email"}, "no-at-sign"),
+        ({"type": "string"}, None),
+    ],
+)
+def test_example_validator_checks_formats_and_nullability(schema, value):
+    """Guards the test above: a validator that skipped formats or `nullable` would pass anything."""
+    assert not OAS30Validator(schema, format_checker=oas30_format_checker).is_valid(value)
+    assert OAS30Validator({**schema, "nullable": True}, format_checker=oas30_format_checker).is_valid(None)
+
+
+def test_error_examples_carry_their_own_status(spec):
+    for pointer, _schema, value in EXAMPLES:
+        if isinstance(value, dict) and value.get("status") == "error":
+            response_status = {
+                "MalformedRequest": 400,
+                "Unauthorized": 401,
+                "Forbidden": 403,
+                "InvoiceNotFound": 404,
+                "DuplicateInvoiceNumber": 409,
+                "PayloadTooLarge": 413,
+                "UnsupportedMediaType": 415,
+                "UnprocessableInvoice": 422,
+                "InvalidQuery": 422,
+            }[pointer.split("/")[3]]
+            assert value["status_code"] == response_status, pointer
