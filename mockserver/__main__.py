@@ -1,0 +1,80 @@
+"""`python -m mockserver` / `invoice-mock`: serve the mock with uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mockserver.fixtures import DEFAULT_FIXTURES, FixtureError, World
+from mockserver.store import DEFAULT_MAX_INVOICES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="invoice-mock", description="Serve openapi.yaml as a stateful mock of the invoice API."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--fixtures", default=None, help=f"the mock's world (default: {DEFAULT_FIXTURES})")
+    parser.add_argument("--spec", default=None, help="the contract (default: the bundled openapi.yaml)")
+    parser.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against the spec (slower; a mismatch is a 500)",
+    )
+    parser.add_argument(
+        "--max-invoices",
+        type=int,
+        default=DEFAULT_MAX_INVOICES,
+        help="invoices kept before creates are refused with 507 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return parser
+
+
+def banner(world: World, base_url: str) -> str:
+    """What a developer needs first: where it listens, which tokens work, a request to paste."""
+    lines = [f"invoice mock listening on {base_url}  (fixtures: {world.source})", "tokens:"]
+    for user in world.users.values():
+        names = ", ".join(world.organizations[uid].name for uid in sorted(user.organizations))
+        lines.append(f"  {user.token:<16} {user.fullname} — {names}")
+    user = next(iter(world.users.values()))
+    owner = sorted(user.organizations)[0]
+    party = next(p for p in world.parties.values() if owner in p.billable_by)
+    document = next(d for d in world.documents.values() if d.organization_uid == owner)
+    body = f'{{"owner_uid": "{owner}", "target_party_uid": "{party.uid}", "document_uid": "{document.uid}"}}'
+    lines += [
+        "try:",
+        f"  curl -s {base_url}/api/invoices -H 'Authorization: Bearer {user.token}' \\",
+        f"       -H 'Content-Type: application/json' -d '{body}'",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import uvicorn
+
+    from mockserver.app import create_app
+
+    try:
+        app = create_app(
+            args.fixtures,
+            args.spec,
+            validate_responses=args.validate_responses,
+            max_invoices=args.max_invoices,
+        )
+    except (FixtureError, ValueError, OSError) as error:
+        print(f"invoice-mock: {error}", file=sys.stderr)
+        return 2
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(banner(app.state.world, f"http://{host}:{args.port}"), flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The invoice rules of the contract, as plain functions over plain data (no HTTP here).
+
+Each rule cites where the contract states it. Defaults come from `openapi.yaml` (passed in as
+`defaults`), never from this file.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from mockserver.errors import ApiError, FieldError
+from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
+from mockserver.store import DuplicateNumber, InvoiceStore, StoreFull
+
+CENT = Decimal("0.01")
+COLLECTION_METHOD = "charge_automatically"  # openapi.yaml Invoice.collection_method choice
+DISCOUNT, TAX = "DISCOUNT", "TAX"  # openapi.yaml LineItem choice: these types make up discount and tax
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """What the store keeps of an invoice: what was sent, what was decided, nothing derivable.
+
+    Money, parties and `age` / `overdue_days` are derived when the invoice is shown (the world
+    and blueprints are immutable), which keeps a stored invoice small.
+    """
+
+    uid: str
+    owner_uid: str
+    target_party_uid: str
+    document_uid: str
+    invoice_blueprint_uid: str | None
+    invoice_number: str
+    invoice_type: str
+    status: str
+    currency: str
+    issue_date: str | None
+    due_date: str | None
+    invoice_fields: tuple[tuple[str, str, Any], ...]  # (key, type, value)
+    line_uids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Money:
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents - self.discount_cents + self.tax_cents
+
+
+def line_total(line: BlueprintLine) -> Decimal:
+    return (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price(lines: tuple[BlueprintLine, ...]) -> Money:
+    """openapi.yaml LineItem: DISCOUNT lines make discount, TAX lines tax, the rest the subtotal."""
+    sums = {"subtotal": Decimal(0), DISCOUNT: Decimal(0), TAX: Decimal(0)}
+    for line in lines:
+        sums[line.context_type if line.context_type in (DISCOUNT, TAX) else "subtotal"] += line_total(line)
+    return Money(*(int(sums[key] * 100) for key in ("subtotal", DISCOUNT, TAX)))
+
+
+def check_world(world: World) -> None:
+    """Rules the fixtures must obey that only the invoice rules know: no blueprint totals below 0."""
+    for blueprint in world.blueprints.values():
+        money = price(blueprint.line_items)
+        if money.total_cents < 0:
+            raise FixtureError(
+                f"invoice_blueprints[uid={blueprint.uid}]: discounts exceed subtotal plus tax "
+                f"({money.total_cents} cents); a total below 0 breaks the contract's money rules"
+            )
+
+
+def is_blank(number: str | None) -> bool:
+    """Contract notes choice 4: "blank" means empty or whitespace only."""
+    return number is None or not number.strip()
+
+
+def generated_number(year: int, sequence: int) -> str:
+    """Contract notes choice 4: `INV-<year>-<sequence of at least 4 digits>`."""
+    return f"INV-{year}-{sequence:04d}"
+
+
+def authorize_create(world: World, user: User, owner_uid: str, target_party_uid: str) -> None:
+    """Contract notes choice 3: 403 when the user may not act for the owner or bill the party."""
+    if owner_uid not in user.organizations:
+        raise ApiError.for_field(
+            403, "/owner_uid", f"you may not act for organization {owner_uid}", "forbidden"
+        )
+    party = world.parties.get(target_party_uid)
+    if party is None or owner_uid not in party.billable_by:
+        raise ApiError.for_field(
+            403,
+            "/target_party_uid",
+            f"organization {owner_uid} may not bill party {target_party_uid}",
+            "forbidden",
+        )
+
+
+def check_references(world: World, owner_uid: str, document_uid: str, blueprint_uid: str | None) -> None:
+    """Contract notes choice 3: 422 for a document or blueprint that does not exist for the owner."""
+    errors = []
+    document = world.documents.get(document_uid)
+    if document is None or document.organization_uid != owner_uid:
+        errors.append(
+            FieldError(
+                "/document_uid", f"no document {document_uid} for organization {owner_uid}", "not_found"
+            )
+        )
+    if blueprint_uid is not None:
+        blueprint = world.blueprints.get(blueprint_uid)
+        if blueprint is None or blueprint.organization_uid != owner_uid:
+            errors.append(
+                FieldError(
+                    "/invoice_blueprint_uid",
+                    f"no invoice blueprint {blueprint_uid} for organization {owner_uid}",
+                    "not_found",
+                )
+            )
+    if errors:
+        raise ApiError.for_fields(422, errors)
+
+
+def merged_fields(
+    blueprint: Blueprint | None, requested: dict[str, Any] | None
+) -> tuple[tuple[str, str, Any], ...]:
+    """The blueprint's fields, then the request's, a request field replacing one of the same key."""
+    merged: dict[str, dict[str, Any]] = dict(blueprint.invoice_fields) if blueprint else {}
+    merged.update(requested or {})
+    return tuple((key, entry["type"], entry["value"]) for key, entry in merged.items())
+
+
+def create_invoice(
+    world: World,
+    store: InvoiceStore,
+    user: User,
+    body: dict[str, Any],
+    defaults: dict[str, Any],
+    now: datetime,
+) -> Invoice:
+    """Apply every create rule to a schema-valid body and store the invoice."""
+    owner_uid, party_uid = body["owner_uid"], body["target_party_uid"]
+    authorize_create(world, user, owner_uid, party_uid)
+    blueprint_uid = body.get("invoice_blueprint_uid")
+    check_references(world, owner_uid, body["document_uid"], blueprint_uid)
+    blueprint = world.blueprints[blueprint_uid] if blueprint_uid else None
+    values = {**defaults, **{k: v for k, v in body.items() if k in defaults}}
+    requested_number = body.get("invoice_number")
+    invoice_uid = str(uuid.uuid4())
+    # Share the fixtures' string objects instead of keeping a copy of each uid per invoice.
+    owner_uid = world.organizations[owner_uid].uid
+    party_uid = world.parties[party_uid].uid
+    document_uid = world.documents[body["document_uid"]].uid
+
+    def build(number: str) -> Invoice:
+        return Invoice(
+            uid=invoice_uid,
+            owner_uid=owner_uid,
+            target_party_uid=party_uid,
+            document_uid=document_uid,
+            invoice_blueprint_uid=blueprint.uid if blueprint else None,
+            invoice_number=number,
+            invoice_type=values["invoice_type"],
+            status=values["status"],
+            currency=values["currency"],
+            issue_date=body.get("issue_date"),
+            due_date=body.get("due_date"),
+            invoice_fields=merged_fields(blueprint, body.get("invoice_fields")),
+            line_uids=tuple(str(uuid.uuid4()) for _ in blueprint.line_items) if blueprint else (),
+        )
+
+    try:
+        return store.create(
+            owner_uid,
+            None if is_blank(requested_number) else requested_number,
+            lambda sequence: generated_number(now.year, sequence),
+            build,
+        )
+    except DuplicateNumber as duplicate:
+        raise ApiError.for_field(
+            409, "/invoice_number", f"{duplicate.number} is already used by this organization", "duplicate"
+        ) from None
+    except StoreFull as full:
+        raise ApiError(
+            507, f"The mock's store is full ({full.limit} invoices): restart it or raise --max-invoices."
+        ) from None
+
+
+def can_see(user: User, invoice: Invoice) -> bool:
+    """Contract notes choice 6: a user sees the invoices of their organizations only."""
+    return invoice.owner_uid in user.organizations
+
+
+def find_invoice(store: InvoiceStore, user: User, invoice_uid: str) -> Invoice:
+    invoice = store.get(invoice_uid)
+    if invoice is None or not can_see(user, invoice):
+        raise ApiError.for_field(404, "invoice_uid", f"no invoice {invoice_uid}", "not_found")
+    return invoice
+
+
+def list_page(
+    store: InvoiceStore, user: User, invoice_type: str, page: int, per_page: int
+) -> tuple[list[Invoice], int]:
+    """One page of the user's invoices of `invoice_type`, newest first, and the total count."""
+    matching = [
+        inv for inv in store.newest_first() if inv.invoice_type == invoice_type and can_see(user, inv)
+    ]
+    start = (page - 1) * per_page
+    return matching[start : start + per_page], len(matching)
+
+
+def total_pages(total_items: int, per_page: int) -> int:
+    return math.ceil(total_items / per_page)

@@ -1,0 +1,165 @@
+"""The contract's response shapes (`Invoice`, `InvoiceSummary`) built from stored invoices.
+
+Everything derivable is derived here when an invoice is shown: money from the blueprint,
+parties from the fixtures and `invoice_type`, `age` and `overdue_days` from the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from mockserver.fixtures import Contact, Organization, Party, World
+from mockserver.rules import COLLECTION_METHOD, Invoice, Money, line_total, price
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """An RFC 3339 date-time as an aware datetime; None where Python cannot represent it."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def whole_days_since(instant: datetime | None, now: datetime) -> int:
+    if instant is None:
+        return 0
+    try:
+        return max(0, (now - instant).days)
+    except OverflowError:
+        return 0
+
+
+def _contact(contact: Contact, party_uid: str) -> dict[str, Any]:
+    return {
+        "uid": contact.uid,
+        "party_uid": party_uid,
+        "name": contact.name,
+        "title": contact.title,
+        "email": contact.email,
+        "phone": contact.phone,
+    }
+
+
+def _party(entity: Organization | Party, role: str) -> dict[str, Any]:
+    return {
+        "uid": entity.uid,
+        "name": entity.name,
+        "address": entity.address,
+        "billing_contact": _contact(entity.billing_contact, entity.uid),
+        "role": role,
+    }
+
+
+def parties(world: World, invoice: Invoice) -> dict[str, Any]:
+    """Contract notes choice 5: receivable bills the target party; payable is billed by it."""
+    owner, target = world.organizations[invoice.owner_uid], world.parties[invoice.target_party_uid]
+    client, provider = (target, owner) if invoice.invoice_type == "ACCOUNTS_RECEIVABLE" else (owner, target)
+    return {"client": _party(client, "client"), "service_provider": _party(provider, "service_provider")}
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def money_fields(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
+    """Contract notes choice 2, the money identities; nothing is paid or credited on create."""
+    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
+    money = price(blueprint.line_items) if blueprint else Money(0, 0, 0)
+    credited = paid = 0
+    amount_due = money.total_cents - credited
+    remaining = amount_due - paid
+    overdue = whole_days_since(parse_instant(invoice.due_date), now) if remaining > 0 else 0
+    return {
+        "subtotal_cents": money.subtotal_cents,
+        "discount_cents": money.discount_cents,
+        "tax_cents": money.tax_cents,
+        "total": money.total_cents / 100,
+        "total_cents": money.total_cents,
+        "pre_payment_credit_notes_cents": credited,
+        "amount_due_cents": amount_due,
+        "amount_paid_cents": paid,
+        "amount_remaining_cents": remaining,
+        "overdue_days": overdue,
+    }
+
+
+def line_items(world: World, invoice: Invoice) -> list[dict[str, Any]]:
+    if not invoice.invoice_blueprint_uid:
+        return []
+    blueprint = world.blueprints[invoice.invoice_blueprint_uid]
+    return [
+        {
+            "uid": line_uid,
+            "invoice_uid": invoice.uid,
+            "context_type_uid": line.context_type_uid,
+            "context_type": line.context_type,
+            "context_name": line.context_name,
+            "currency": invoice.currency,
+            "quantity": _number(line.quantity),
+            "unit_price": _number(line.unit_price),
+            "line_total": _number(line_total(line)),
+        }
+        for line_uid, line in zip(invoice.line_uids, blueprint.line_items, strict=True)
+    ]
+
+
+def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
+    """The full `Invoice` of the contract."""
+    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
+    notes = blueprint.invoice_notes if blueprint else {"invoice_memo": None, "invoice_footer": None}
+    comments: list[dict[str, Any]] = []
+    return {
+        "uid": invoice.uid,
+        "invoice_number": invoice.invoice_number,
+        "invoice_type": invoice.invoice_type,
+        "status": invoice.status,
+        "collection_method": COLLECTION_METHOD,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "paid_date": None,
+        **money_fields(world, invoice, now),
+        "age": whole_days_since(parse_instant(invoice.issue_date), now),
+        "currency": invoice.currency,
+        "invoice_link": f"{world.app_url}/invoices/{invoice.uid}",
+        "document_uid": invoice.document_uid,
+        "invoice_blueprint_uid": invoice.invoice_blueprint_uid,
+        "target_party_uid": invoice.target_party_uid,
+        "has_comments": bool(comments),
+        "line_items": line_items(world, invoice),
+        "invoice_fields": [
+            {"key": key, "value": {"type": kind, "original_type": kind, "value": value}}
+            for key, kind, value in invoice.invoice_fields
+        ],
+        "parties": parties(world, invoice),
+        "integrations": [],
+        "invoice_notes": dict(notes),
+        "comments": comments,
+    }
+
+
+def summary_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
+    """The smaller `InvoiceSummary` of the list."""
+    document = world.documents[invoice.document_uid]
+    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
+    return {
+        "uid": invoice.uid,
+        "parent_contract": {
+            "filename": document.filename,
+            "uid": document.uid,
+            "is_archived": document.is_archived,
+        },
+        "invoice_number": invoice.invoice_number,
+        **money_fields(world, invoice, now),
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "paid_date": None,
+        "document_uid": invoice.document_uid,
+        "status": invoice.status,
+        "collection_method": COLLECTION_METHOD,
+        "blueprint": {"is_active": blueprint.is_active} if blueprint else None,
+        "parties": {"client": parties(world, invoice)["client"]},
+    }
