@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,32 @@ def _problem(request: ConnexionRequest, problem: ProblemException) -> ConnexionR
     return _json(status, error_envelope(status, message.rstrip(".") + "."), headers)
 
 
-def _http_error(_request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
-    """Starlette's HTTP errors (unknown path 404, wrong method 405) in the envelope."""
-    detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(error.status_code)
-    message = detail or str(error.detail)
-    return _json(
-        error.status_code, error_envelope(error.status_code, f"{message}."), dict(error.headers or {})
-    )
+def allowed_methods(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """(path pattern, `Allow` header value) for every path of the spec.
+
+    Starlette's 405 lists only the methods of the one route it matched; the contract's `Allow`
+    must list every method the path documents.
+    """
+    table = []
+    for path, item in spec.get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "/?$"
+        methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+        table.append((re.compile(pattern), ", ".join(methods)))
+    return table
+
+
+def _http_error_handler(allow: list[tuple[re.Pattern[str], str]]) -> Any:
+    def handle(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
+        """Starlette's HTTP errors (unknown path 404, wrong method 405) in the envelope."""
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            path = request.url.path
+            headers["Allow"] = next((methods for pattern, methods in allow if pattern.match(path)), "")
+        detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(error.status_code)
+        message = detail or str(error.detail)
+        return _json(error.status_code, error_envelope(error.status_code, f"{message}."), headers)
+
+    return handle
 
 
 def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
@@ -113,7 +133,7 @@ def create_app(
     )
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_error)
+    app.add_error_handler(HTTPException, _http_error_handler(allowed_methods(spec)))
     app.add_error_handler(Exception, _unexpected)
     app.state = state  # type: ignore[attr-defined]
     return app
