@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from mockserver.fixtures import DEFAULT_FIXTURES, FixtureError, World
@@ -56,6 +57,8 @@ def banner(world: World, base_url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Connexion imports Starlette's test client at start, which warns about httpx on every launch.
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     import uvicorn
 
     from mockserver.app import create_app

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 SPEC_FILENAME = "openapi.yaml"
+# libyaml's loader parses the spec ~10x faster than the pure-Python one: it is on the start path.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_spec_path() -> Path:
@@ -33,7 +35,7 @@ def default_spec_path() -> Path:
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_SafeLoader)
 
 
 def load_spec(path: str | Path | None = None) -> dict[str, Any]:

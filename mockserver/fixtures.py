@@ -318,7 +318,7 @@ def load_world(path: str | Path | None = None) -> World:
     except OSError as error:
         raise FixtureError(f"{resolved}: cannot read the fixtures file ({error.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise FixtureError(f"{resolved}: not valid YAML ({error})") from None
     try:
