@@ -21,6 +21,7 @@ from mockserver.contract import compile_validator, to_json_schema
 from mockserver.errors import ApiError, FieldError
 
 MAX_BODY_BYTES = 1024 * 1024  # the contract's 413 limit (openapi.yaml, info.description choice 8)
+MAX_DEPTH = 64  # deeper JSON (only invoice field values can nest) could not be echoed back safely
 
 _JSON_TYPES = {
     dict: "an object",
@@ -175,7 +176,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
         if not raw.strip():
             raise ApiError(400, "Request body is empty; a JSON object is required.")
         try:
-            return json.loads(raw.decode(self._encoding))
+            return json.loads(raw.decode(self._encoding), parse_constant=_no_constant, parse_float=_finite)
         except UnicodeDecodeError:
             raise ApiError(400, f"Malformed JSON: the body is not valid {self._encoding}.") from None
         except json.JSONDecodeError as error:
@@ -188,6 +189,8 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
     def _validate_body(self, body: Any, scope: Scope) -> None:
         if not isinstance(body, dict):
             raise ApiError(400, f"Request body must be a JSON object, got {json_type(body)}.")
+        if nesting_exceeds(body, MAX_DEPTH):
+            raise ApiError(400, f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
         errors = Compiled.get(("body", _operation_id(scope)), self._schema).errors(body)
         if errors:
             raise ApiError.for_fields(422, errors)
@@ -198,6 +201,32 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
 
     def _validate(self, body: Any) -> dict | None:  # pragma: no cover
         raise NotImplementedError
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit` (iterative: deep input cannot recurse us)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    """JSON has no infinity: a number too large for a double would be answered as `Infinity`."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
 
 
 def _too_large() -> ApiError:

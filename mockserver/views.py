@@ -6,22 +6,32 @@ parties from the fixtures and `invoice_type`, `age` and `overdue_days` from the 
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from mockserver.fixtures import Contact, Organization, Party, World
 from mockserver.rules import COLLECTION_METHOD, Invoice, Money, line_total, price
 
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+_LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
+
 
 def parse_instant(text: str | None) -> datetime | None:
-    """An RFC 3339 date-time as an aware datetime; None where Python cannot represent it."""
+    """An RFC 3339 date-time as an aware datetime; None where Python cannot represent it.
+
+    Python's parser takes at most 6 fractional digits and no lower-case `t`/`z`, which RFC 3339
+    allows (nor leap second 60, read as 59); a time without an offset (never valid here) is read as UTC rather than crashing.
+    """
     if text is None:
         return None
+    normalized = _LEAP_SECOND.sub(":59", _LONG_FRACTION.sub(r"\1", text.upper())).replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        instant = datetime.fromisoformat(normalized)
     except ValueError:
         return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def whole_days_since(instant: datetime | None, now: datetime) -> int:
