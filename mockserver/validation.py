@@ -190,7 +190,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
         if not isinstance(body, dict):
             raise ApiError(400, f"Request body must be a JSON object, got {json_type(body)}.")
         if nesting_exceeds(body, MAX_DEPTH):
-            raise ApiError(400, f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+            raise ApiError(400, f"Request body nests arrays or objects deeper than {MAX_DEPTH} levels.")
         errors = Compiled.get(("body", _operation_id(scope)), self._schema).errors(body)
         if errors:
             raise ApiError.for_fields(422, errors)

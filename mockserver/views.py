@@ -21,8 +21,9 @@ _LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
 def parse_instant(text: str | None) -> datetime | None:
     """An RFC 3339 date-time as an aware datetime; None where Python cannot represent it.
 
-    Python's parser takes at most 6 fractional digits and no lower-case `t`/`z`, which RFC 3339
-    allows (nor leap second 60, read as 59); a time without an offset (never valid here) is read as UTC rather than crashing.
+    Python's parser takes neither more than 6 fractional digits, lower-case `t`/`z` nor a leap
+    second, all of which RFC 3339 allows (the leap second is read as :59); a time without an
+    offset (never valid here) is read as UTC rather than crashing.
     """
     if text is None:
         return None
