@@ -1,4 +1,4 @@
-"""The HTTP wiring: a Connexion AsyncApp serving openapi.yaml with the mock's handlers.
+"""The HTTP wiring: a Connexion app (`MockApp`, an AsyncApp) serving openapi.yaml with the handlers.
 
 `create_app` is the one place that assembles the layers (contract → validation → auth →
 handlers → rules → store) and makes sure every answer, Connexion's own errors included, is in
@@ -11,13 +11,18 @@ import json
 import logging
 import re
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,11 +30,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockserver import auth, rules
 from mockserver.clock import Clock
 from mockserver.contract import default_spec_path, load_spec
+from mockserver.dispatch import MockApp
 from mockserver.errors import ApiError, error_envelope
 from mockserver.fixtures import load_world
 from mockserver.state import MockState
 from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore
-from mockserver.validation import JsonBodyValidator, QueryParameterValidator
+from mockserver.validation import PrecompiledRequestValidationMiddleware
 
 logger = logging.getLogger("mockserver")
 
@@ -59,16 +65,13 @@ def _api_error(_request: ConnexionRequest, error: ApiError) -> ConnexionResponse
     return _json(error.status, error.envelope(), error.headers)
 
 
-def _problem(request: ConnexionRequest, problem: ProblemException) -> ConnexionResponse:
-    """Connexion's own problems (content type, security…) in the envelope."""
+def _problem(_request: ConnexionRequest, problem: ProblemException) -> ConnexionResponse:
+    """Connexion's own problems (security, a response failing --validate-responses…) in the envelope."""
     status = problem.status
     headers = dict(problem.headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     message = str(problem.detail or problem.title or "Request refused")
-    if status == 415:
-        sent = request.headers.get("content-type", "")
-        message = f"Content-Type: must be application/json, got {sent!r}"
     return _json(status, error_envelope(status, message.rstrip(".") + "."), headers)
 
 
@@ -106,6 +109,28 @@ def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionRespon
     return _json(500, error_envelope(500, "The mock failed unexpectedly; see its log."))
 
 
+def middleware_stack(state: MockState, *, validate_responses: bool) -> list[Any]:
+    """Connexion's default stack, minus what the mock does not use, with lean request validation.
+
+    Swagger UI is not served, response validation is left out unless asked for (it is a no-op
+    layer otherwise), request validation uses validators built once per operation, and the
+    context layer goes: handlers get a `Call`, not Connexion's context variables.
+    """
+    stack: list[Any] = [
+        ServerErrorMiddleware,
+        partial(StateMiddleware, state=state),
+        ExceptionMiddleware,
+        RoutingMiddleware,
+        SecurityMiddleware,
+        PrecompiledRequestValidationMiddleware,
+        ResponseValidationMiddleware,
+        LifespanMiddleware,
+    ]
+    if not validate_responses:
+        stack.remove(ResponseValidationMiddleware)
+    return stack
+
+
 def create_app(
     fixtures_path: str | Path | None = None,
     spec_path: str | Path | None = None,
@@ -113,7 +138,7 @@ def create_app(
     validate_responses: bool = False,
     clock: Clock | datetime | None = None,
     max_invoices: int = DEFAULT_MAX_INVOICES,
-) -> AsyncApp:
+) -> MockApp:
     """A ready mock: openapi.yaml served with the fixtures' world and an empty store."""
     spec_file = Path(spec_path) if spec_path is not None else default_spec_path()
     spec = load_spec(spec_file)
@@ -122,13 +147,11 @@ def create_app(
     clock = clock if isinstance(clock, Clock) else Clock(clock)
     state = MockState.from_spec(spec, world, InvoiceStore(max_invoices), clock)
 
-    app = AsyncApp(__name__)
-    app.add_middleware(StateMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, state=state)
+    app = MockApp(__name__, middlewares=middleware_stack(state, validate_responses=validate_responses))
     app.add_api(
         spec,
         resolver=RelativeResolver("mockserver.handlers"),
         validate_responses=validate_responses,
-        validator_map={"body": {"application/json": JsonBodyValidator}, "parameter": QueryParameterValidator},
         security_map={"bearer": auth.bearer_handler(lambda: state.world.users)},
     )
     app.add_error_handler(ApiError, _api_error)

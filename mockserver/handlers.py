@@ -1,8 +1,8 @@
-"""Operation handlers: Connexion resolves each `operationId` of openapi.yaml to the function here
-of the same name. They translate HTTP to the rules and the rules' results to the envelope.
+"""Operation handlers: each `operationId` of openapi.yaml names the function here that serves it.
 
-The mock's state (world, store, clock, spec defaults) reaches them through the request scope,
-put there by the app factory, so several apps (tests, sessions) never share state.
+A handler receives a `Call` (the request Connexion has routed, authenticated and validated, plus
+the mock's state) and returns the success envelope; refusals are raised as `ApiError` by the
+rules. No HTTP objects and no global state: each app (a test's, a session's) passes its own.
 """
 
 from __future__ import annotations
@@ -10,43 +10,33 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from connexion.context import context, scope
-
 from mockserver import rules, views
+from mockserver.dispatch import Call
 from mockserver.errors import success_envelope
-from mockserver.state import MockState
 
 
-def _state() -> MockState:
-    return scope["mockserver"]
-
-
-def _user() -> Any:
-    return context["token_info"]["user"]
-
-
-async def create_invoice() -> tuple[dict[str, Any], int]:
-    state = _state()
-    body = scope["extensions"]["mockserver_body"]
+async def create_invoice(call: Call) -> dict[str, Any]:
+    state = call.state
     now = state.clock.now()
-    invoice = rules.create_invoice(state.world, state.store, _user(), body, state.create_defaults, now)
-    return success_envelope(views.invoice_view(state.world, invoice, now)), 200
+    invoice = rules.create_invoice(state.world, state.store, call.user, call.body, state.create_defaults, now)
+    return success_envelope(views.invoice_view(state.world, invoice, now))
 
 
-async def get_invoice(invoice_uid: str) -> tuple[dict[str, Any], int]:
-    state = _state()
-    invoice = rules.find_invoice(state.store, _user(), invoice_uid)
-    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now())), 200
+async def get_invoice(call: Call) -> dict[str, Any]:
+    state = call.state
+    invoice = rules.find_invoice(state.store, call.user, call.path_params["invoice_uid"])
+    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now()))
 
 
-async def list_invoices(
-    page: int | None = None, per_page: int | None = None, invoice_type: str | None = None
-) -> tuple[dict[str, Any], int]:
-    state = _state()
-    page = page or state.list_defaults["page"]
-    per_page = per_page or state.list_defaults["per_page"]
-    invoice_type = invoice_type or state.list_defaults["invoice_type"]
-    items, total_items = rules.list_page(state.store, _user(), invoice_type, page, per_page)
+async def list_invoices(call: Call) -> dict[str, Any]:
+    """One page, with `_links` that repeat `per_page` and `invoice_type` (openapi.yaml, List invoices)."""
+    state = call.state
+    defaults = state.list_defaults
+    # The query was validated against the spec already: what is present converts cleanly.
+    page = int(call.query.get("page", defaults["page"]))
+    per_page = int(call.query.get("per_page", defaults["per_page"]))
+    invoice_type = call.query.get("invoice_type", defaults["invoice_type"])
+    items, total_items = rules.list_page(state.store, call.user, invoice_type, page, per_page)
     pages = rules.total_pages(total_items, per_page)
     now = state.clock.now()
 
@@ -65,4 +55,4 @@ async def list_invoices(
                 "prev": link(min(page - 1, pages)) if page > 1 and pages > 0 else None,
             },
         }
-    ), 200
+    )
