@@ -31,6 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="invoices kept before creates are refused with 507 (default: %(default)s)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="allow browser calls from ORIGIN (repeatable; default: any origin)",
+    )
+    parser.add_argument("--no-cors", action="store_true", help="answer no CORS headers at all")
+    parser.add_argument(
+        "--no-control", action="store_true", help="do not serve the control API under /__mock"
+    )
+    parser.add_argument("--no-swagger-ui", action="store_true", help="do not serve Swagger UI under /ui/")
+    parser.add_argument(
+        "--state-file",
+        default=None,
+        metavar="PATH",
+        help="keep invoices across restarts in PATH (written atomically after changes)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -62,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from mockserver.app import create_app
+    from mockserver.persistence import StateFileError
 
     try:
         app = create_app(
@@ -69,12 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.spec,
             validate_responses=args.validate_responses,
             max_invoices=args.max_invoices,
+            cors_origins=None if args.no_cors else (args.cors_origins or ["*"]),
+            control=not args.no_control,
+            swagger_ui=not args.no_swagger_ui,
+            state_file=args.state_file,
         )
-    except (FixtureError, ValueError, OSError) as error:
+    except (FixtureError, StateFileError, ValueError, OSError) as error:
         print(f"invoice-mock: {error}", file=sys.stderr)
         return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(banner(app.state.world, f"http://{host}:{args.port}"), flush=True)
+    base_url = f"http://{host}:{args.port}"
+    print(banner(app.runtime.sessions.world, base_url), flush=True)
+    if not args.no_swagger_ui:
+        print(f"Swagger UI: {base_url}/ui/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

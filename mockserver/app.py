@@ -1,133 +1,89 @@
 """The HTTP wiring: a Connexion app (`MockApp`, an AsyncApp) serving openapi.yaml with the handlers.
 
-`create_app` is the one place that assembles the layers (contract → validation → auth →
-handlers → rules → store) and makes sure every answer, Connexion's own errors included, is in
-the API's envelope: no problem+json escapes.
+`create_app` is the one place that assembles the layers — CORS, sessions, request log, errors,
+routing, `Prefer` scenarios, security, validation, handlers — and their options.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
-from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver import auth, rules
-from mockserver.clock import Clock
+from mockserver import auth, error_handlers, rules
 from mockserver.contract import default_spec_path, load_spec
 from mockserver.dispatch import MockApp
-from mockserver.errors import ApiError, error_envelope
 from mockserver.fixtures import load_world
-from mockserver.state import MockState
-from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore
+from mockserver.layers import CrossOriginOnly, SessionMiddleware, SwaggerUIOutsideApi
+from mockserver.persistence import StateFile
+from mockserver.persistence import load as load_state
+from mockserver.request_log import RequestLog, RequestLogMiddleware
+from mockserver.runtime import Runtime
+from mockserver.scenarios import ScenarioMiddleware, canned_responses
+from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
+from mockserver.store import DEFAULT_MAX_INVOICES
 from mockserver.validation import PrecompiledRequestValidationMiddleware
 
-logger = logging.getLogger("mockserver")
+HANDLERS = (
+    "mockserver.handlers"  # operationId `create_invoice` is served by mockserver.handlers.create_invoice
+)
+CONTROL_HANDLERS = "mockserver.control"
+CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
+CONTROL_PREFIX = "/__mock"
+SWAGGER_UI_PATH = "/ui"
+CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
+CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
 
 
-class StateMiddleware:
-    """Puts the app's MockState into every request's scope, where the handlers read it."""
+def middleware_stack(
+    runtime: Runtime, spec: dict[str, Any], *, validate_responses: bool, cors_origins: Sequence[str] | None
+) -> list[Any]:
+    """Connexion's stack with the mock's layers in it, outermost first.
 
-    def __init__(self, app: ASGIApp, state: MockState) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["mockserver"] = self.state
-        await self.app(scope, receive, send)
-
-
-def _json(status: int, envelope: dict[str, Any], headers: dict[str, str] | None = None) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=status,
-        body=json.dumps(envelope).encode(),
-        mimetype="application/json",
-        content_type="application/json",
-        headers=headers or {},
-    )
-
-
-def _api_error(_request: ConnexionRequest, error: ApiError) -> ConnexionResponse:
-    return _json(error.status, error.envelope(), error.headers)
-
-
-def _problem(_request: ConnexionRequest, problem: ProblemException) -> ConnexionResponse:
-    """Connexion's own problems (security, a response failing --validate-responses…) in the envelope."""
-    status = problem.status
-    headers = dict(problem.headers or {})
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    message = str(problem.detail or problem.title or "Request refused")
-    return _json(status, error_envelope(status, message.rstrip(".") + "."), headers)
-
-
-def allowed_methods(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
-    """(path pattern, `Allow` header value) for every path of the spec.
-
-    Starlette's 405 lists only the methods of the one route it matched; the contract's `Allow`
-    must list every method the path documents.
-    """
-    table = []
-    for path, item in spec.get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "/?$"
-        methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
-        table.append((re.compile(pattern), ", ".join(methods)))
-    return table
-
-
-def _http_error_handler(allow: list[tuple[re.Pattern[str], str]]) -> Any:
-    def handle(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
-        """Starlette's HTTP errors (unknown path 404, wrong method 405) in the envelope."""
-        headers = dict(error.headers or {})
-        if error.status_code == 405:
-            path = request.url.path
-            headers["Allow"] = next((methods for pattern, methods in allow if pattern.match(path)), "")
-        detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(error.status_code)
-        message = detail or str(error.detail)
-        return _json(error.status_code, error_envelope(error.status_code, f"{message}."), headers)
-
-    return handle
-
-
-def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    """A bug in the mock: logged with its traceback, answered in the envelope."""
-    logger.exception("unexpected error", exc_info=error)
-    return _json(500, error_envelope(500, "The mock failed unexpectedly; see its log."))
-
-
-def middleware_stack(state: MockState, *, validate_responses: bool) -> list[Any]:
-    """Connexion's default stack, minus what the mock does not use, with lean request validation.
-
-    Swagger UI is not served, response validation is left out unless asked for (it is a no-op
-    layer otherwise), request validation uses validators built once per operation, and the
-    context layer goes: handlers get a `Call`, not Connexion's context variables.
+    Left out of Connexion's default: its context layer (handlers get a `Call`) and response
+    validation unless asked for (a no-op layer otherwise); request validation is the
+    precompiled kind. Scenarios sit after routing (they need the operation) and before security
+    (a `Prefer: code=401` needs no token).
     """
     stack: list[Any] = [
         ServerErrorMiddleware,
-        partial(StateMiddleware, state=state),
+        partial(RequestLogMiddleware, log=runtime.request_log),
         ExceptionMiddleware,
+        partial(SessionMiddleware, runtime=runtime),
+        SwaggerUIOutsideApi,
         RoutingMiddleware,
+        # Connexion's router names an operation by the handler it resolved to.
+        partial(
+            ScenarioMiddleware, canned={f"{HANDLERS}.{op}": c for op, c in canned_responses(spec).items()}
+        ),
         SecurityMiddleware,
         PrecompiledRequestValidationMiddleware,
-        ResponseValidationMiddleware,
         LifespanMiddleware,
     ]
-    if not validate_responses:
-        stack.remove(ResponseValidationMiddleware)
+    if validate_responses:
+        stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
+    if cors_origins:
+        cors = partial(
+            CrossOriginOnly,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            max_age=600,
+        )
+        stack.insert(0, cors)
     return stack
 
 
@@ -136,27 +92,64 @@ def create_app(
     spec_path: str | Path | None = None,
     *,
     validate_responses: bool = False,
-    clock: Clock | datetime | None = None,
+    clock: datetime | None = None,
     max_invoices: int = DEFAULT_MAX_INVOICES,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    cors_origins: Sequence[str] | None = ("*",),
+    control: bool = True,
+    swagger_ui: bool = True,
+    state_file: str | Path | None = None,
 ) -> MockApp:
-    """A ready mock: openapi.yaml served with the fixtures' world and an empty store."""
-    spec_file = Path(spec_path) if spec_path is not None else default_spec_path()
-    spec = load_spec(spec_file)
+    """A ready mock: openapi.yaml served with the fixtures' world.
+
+    `clock` fixes every session's clock at start; `cors_origins=None` turns CORS off;
+    `control=False` removes the control API; `state_file` keeps the sessions across restarts
+    (a corrupt or incompatible file raises `StateFileError`).
+    """
+    spec = load_spec(Path(spec_path) if spec_path is not None else default_spec_path())
     world = load_world(fixtures_path)
     rules.check_world(world)
-    clock = clock if isinstance(clock, Clock) else Clock(clock)
-    state = MockState.from_spec(spec, world, InvoiceStore(max_invoices), clock)
+    sessions = Sessions(
+        world,
+        SpecDefaults.from_spec(spec),
+        max_invoices=max_invoices,
+        max_sessions=max_sessions,
+        start_clock=clock,
+    )
+    runtime = Runtime(sessions, RequestLog())
+    persistence = None
+    if state_file is not None:
+        load_state(Path(state_file), sessions)
+        persistence = StateFile(Path(state_file), sessions)
 
-    app = MockApp(__name__, middlewares=middleware_stack(state, validate_responses=validate_responses))
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        if persistence is None:
+            yield
+            return
+        async with persistence.running():
+            yield
+
+    app = MockApp(
+        __name__,
+        lifespan=lifespan,
+        middlewares=middleware_stack(
+            runtime, spec, validate_responses=validate_responses, cors_origins=cors_origins
+        ),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path=SWAGGER_UI_PATH),
+    )
     app.add_api(
         spec,
-        resolver=RelativeResolver("mockserver.handlers"),
+        resolver=RelativeResolver(HANDLERS),
         validate_responses=validate_responses,
-        security_map={"bearer": auth.bearer_handler(lambda: state.world.users)},
+        security_map={"bearer": auth.bearer_handler(lambda: sessions.world.users)},
     )
-    app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_error_handler(allowed_methods(spec)))
-    app.add_error_handler(Exception, _unexpected)
-    app.state = state  # type: ignore[attr-defined]
+    specs = [spec]
+    if control:
+        control_spec = load_spec(CONTROL_SPEC)
+        app.add_api(control_spec, resolver=RelativeResolver(CONTROL_HANDLERS))
+        specs.append(control_spec)
+    error_handlers.register(app, specs)
+    app.runtime = runtime  # type: ignore[attr-defined]
+    app.persistence = persistence  # type: ignore[attr-defined]
     return app

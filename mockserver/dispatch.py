@@ -22,6 +22,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 from mockserver.fixtures import User
+from mockserver.runtime import Runtime
 from mockserver.state import MockState
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -31,11 +32,12 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 class Call:
     """What a handler needs of a request that Connexion has routed, authenticated and validated."""
 
-    state: MockState
-    user: User
+    state: MockState  # the session the request named (X-Mock-Session), or the default one
+    user: User | None  # None only on the control API, which has no security
     body: Any
     path_params: dict[str, str]
     query: QueryParams
+    runtime: Runtime
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -52,12 +54,14 @@ class DirectOperation:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         extensions = scope.get("extensions", {})
+        token_info = extensions.get("connexion_context", {}).get("token_info") or {}
         call = Call(
-            state=scope["mockserver"],
-            user=extensions["connexion_context"]["token_info"]["user"],
+            state=scope["mockserver.session"],
+            user=token_info.get("user"),
             body=extensions.get("mockserver_body"),
             path_params=scope.get("path_params", {}),
             query=QueryParams(scope.get("query_string", b"")),
+            runtime=scope["mockserver.runtime"],
         )
         envelope = await self.handler(call)
         body = json.dumps(envelope, ensure_ascii=False).encode()

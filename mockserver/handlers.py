@@ -13,30 +13,38 @@ from urllib.parse import urlencode
 from mockserver import rules, views
 from mockserver.dispatch import Call
 from mockserver.errors import success_envelope
+from mockserver.fixtures import User
+
+
+def _user(call: Call) -> User:
+    assert call.user is not None, "the contract's operations all require bearer auth"
+    return call.user
 
 
 async def create_invoice(call: Call) -> dict[str, Any]:
     state = call.state
     now = state.clock.now()
-    invoice = rules.create_invoice(state.world, state.store, call.user, call.body, state.create_defaults, now)
+    invoice = rules.create_invoice(
+        state.world, state.store, _user(call), call.body, state.defaults.create, now
+    )
     return success_envelope(views.invoice_view(state.world, invoice, now))
 
 
 async def get_invoice(call: Call) -> dict[str, Any]:
     state = call.state
-    invoice = rules.find_invoice(state.store, call.user, call.path_params["invoice_uid"])
+    invoice = rules.find_invoice(state.store, _user(call), call.path_params["invoice_uid"])
     return success_envelope(views.invoice_view(state.world, invoice, state.clock.now()))
 
 
 async def list_invoices(call: Call) -> dict[str, Any]:
     """One page, with `_links` that repeat `per_page` and `invoice_type` (openapi.yaml, List invoices)."""
     state = call.state
-    defaults = state.list_defaults
+    defaults = state.defaults.list
     # The query was validated against the spec already: what is present converts cleanly.
     page = int(call.query.get("page", defaults["page"]))
     per_page = int(call.query.get("per_page", defaults["per_page"]))
     invoice_type = call.query.get("invoice_type", defaults["invoice_type"])
-    items, total_items = rules.list_page(state.store, call.user, invoice_type, page, per_page)
+    items, total_items = rules.list_page(state.store, _user(call), invoice_type, page, per_page)
     pages = rules.total_pages(total_items, per_page)
     now = state.clock.now()
 

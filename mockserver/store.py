@@ -44,10 +44,13 @@ class _OwnerNumbers:
 class InvoiceStore:
     """Invoices by uid, in creation order; invoice numbers per owner organization."""
 
-    def __init__(self, max_invoices: int = DEFAULT_MAX_INVOICES) -> None:
+    def __init__(
+        self, max_invoices: int = DEFAULT_MAX_INVOICES, on_change: Callable[[], None] | None = None
+    ) -> None:
         if max_invoices < 1:
             raise ValueError("max_invoices must be at least 1")
         self.max_invoices = max_invoices
+        self._on_change = on_change or (lambda: None)
         self._lock = threading.Lock()
         self._invoices: dict[str, Any] = {}
         self._numbers: dict[str, _OwnerNumbers] = {}
@@ -84,7 +87,8 @@ class InvoiceStore:
             invoice = build(number)
             numbers.used.add(number)
             self._invoices[invoice.uid] = invoice
-            return invoice
+        self._on_change()
+        return invoice
 
     def get(self, uid: str) -> Any | None:
         return self._invoices.get(uid)
@@ -95,7 +99,19 @@ class InvoiceStore:
             snapshot = list(self._invoices.values())
         return reversed(snapshot)
 
-    def clear(self) -> None:
+    def export(self) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+        """Invoices in creation order and each owner's numbers: everything needed to restore."""
         with self._lock:
-            self._invoices.clear()
-            self._numbers.clear()
+            numbers = {
+                owner: {"used": sorted(n.used), "next_sequence": n.next_sequence}
+                for owner, n in self._numbers.items()
+            }
+            return list(self._invoices.values()), numbers
+
+    def restore(self, invoices: list[Stored], numbers: dict[str, dict[str, Any]]) -> None:
+        """Load what `export` gave (into an empty store), over the cap if need be: nothing is dropped."""
+        with self._lock:
+            for invoice in invoices:
+                self._invoices[invoice.uid] = invoice
+            for owner, entry in numbers.items():
+                self._numbers[owner] = _OwnerNumbers(set(entry["used"]), entry["next_sequence"])

@@ -261,12 +261,15 @@ class QueryParameterValidator(ParameterValidator):
             raise ApiError.for_fields(422, errors)
 
 
-def _coerce(raw: Any, kind: str | None) -> Any:
-    if kind == "integer" and isinstance(raw, str):
+def _coerce(raw: str, kind: str | None) -> Any:
+    """A query string's text as the type its schema declares, when it reads as one."""
+    if kind == "integer":
         try:
             return int(raw)
         except ValueError:
             return raw
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(raw.lower(), raw)
     return raw
 
 

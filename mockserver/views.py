@@ -35,6 +35,10 @@ def parse_instant(text: str | None) -> datetime | None:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
+def format_instant(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def whole_days_since(instant: datetime | None, now: datetime) -> int:
     if instant is None:
         return 0

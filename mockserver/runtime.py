@@ -1,0 +1,14 @@
+"""What the whole mock shares across sessions: the sessions themselves and the request log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mockserver.request_log import RequestLog
+from mockserver.state import Sessions
+
+
+@dataclass
+class Runtime:
+    sessions: Sessions
+    request_log: RequestLog

@@ -1,0 +1,148 @@
+"""`Prefer` scenarios: make the mock answer a documented response on demand.
+
+A frontend developer building the "duplicate number" screen should not have to stage a
+duplicate: `Prefer: code=409` answers the operation's documented 409 with its example body,
+`Prefer: example=NAME` answers the documented example of that name, and `Prefer: delay=MS`
+holds any response back (at most `MAX_DELAY_MS`). Without the header the mock behaves for real.
+An undocumented code or unknown example name is a 400 that lists what is documented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mockserver.contract import inline_refs, iter_operations
+from mockserver.errors import ApiError
+
+MAX_DELAY_MS = 30_000
+_PREFERENCE = re.compile(r'\s*([A-Za-z_-]+)\s*=\s*("([^"]*)"|[^\s,;]+)\s*')
+
+
+@dataclass(frozen=True)
+class Canned:
+    status: int
+    body: Any
+    headers: tuple[tuple[bytes, bytes], ...]
+
+
+def preferences(header_values: list[str]) -> dict[str, str]:
+    """`code=422, delay=100` (RFC 7240: comma-separated, quoted values allowed, repeatable header)."""
+    found: dict[str, str] = {}
+    for value in header_values:
+        for part in value.split(","):
+            match = _PREFERENCE.fullmatch(part.split(";", 1)[0]) if part.strip() else None
+            if match:
+                found[match.group(1).lower()] = (
+                    match.group(3) if match.group(3) is not None else match.group(2)
+                )
+    return found
+
+
+def canned_responses(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per operationId: `codes` {status: Canned (first example)} and `examples` {name: Canned}."""
+    table: dict[str, dict[str, Any]] = {}
+    for _path, _method, op in iter_operations(spec):
+        codes: dict[int, Canned] = {}
+        examples: dict[str, Canned] = {}
+        for status_text, response in op.get("responses", {}).items():
+            if not status_text.isdigit():
+                continue
+            status = int(status_text)
+            response = inline_refs(spec, response)
+            headers = (
+                ((b"www-authenticate", b"Bearer"),)
+                if "WWW-Authenticate" in response.get("headers", {})
+                else ()
+            )
+            media = response.get("content", {}).get("application/json", {})
+            named = {name: ex["value"] for name, ex in media.get("examples", {}).items() if "value" in ex}
+            for name, value in named.items():
+                examples[name] = Canned(status, value, headers)
+            first = media["example"] if "example" in media else next(iter(named.values()), None)
+            if first is not None:
+                codes[status] = Canned(status, first, headers)
+        table[op["operationId"]] = {"codes": codes, "examples": examples}
+    return table
+
+
+class ScenarioMiddleware:
+    """Sits after Connexion's routing (it needs the operation) and before security and validation."""
+
+    def __init__(self, app: ASGIApp, canned: dict[str, dict[str, Any]]) -> None:
+        self.app, self.canned = app, canned
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = preferences(Headers(scope=scope).getlist("prefer"))
+        if not wanted:
+            await self.app(scope, receive, send)
+            return
+        operation_id = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+        canned = self._choose(wanted, self.canned.get(operation_id))
+        if "delay" in wanted:
+            await asyncio.sleep(_delay_ms(wanted["delay"]) / 1000)
+        if canned is None:
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(canned.body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": canned.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (
+                        b"preference-applied",
+                        ", ".join(f"{k}={wanted[k]}" for k in ("code", "example") if k in wanted).encode(),
+                    ),
+                    *canned.headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _choose(wanted: dict[str, str], operation: dict[str, Any] | None) -> Canned | None:
+        if "code" not in wanted and "example" not in wanted:
+            return None
+        if operation is None:
+            raise ApiError(400, "Prefer: code and example apply to the contract's operations only.")
+        codes, examples = operation["codes"], operation["examples"]
+        if "example" in wanted:
+            canned = examples.get(wanted["example"])
+            if canned is None or ("code" in wanted and str(canned.status) != wanted["code"]):
+                known = ", ".join(f"{name} ({c.status})" for name, c in sorted(examples.items())) or "none"
+                raise ApiError(
+                    400,
+                    f"Prefer: no documented example {wanted['example']!r}"
+                    f"{' for code ' + wanted['code'] if 'code' in wanted else ''}; documented: {known}.",
+                )
+            return canned
+        code = wanted["code"]
+        canned = codes.get(int(code)) if code.isdigit() else None
+        if canned is None:
+            known = ", ".join(str(status) for status in sorted(codes))
+            raise ApiError(
+                400,
+                f"Prefer: code={code} is not a documented response of this operation; documented: {known}.",
+            )
+        return canned
+
+
+def _delay_ms(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_DELAY_MS:
+        raise ApiError(
+            400,
+            f"Prefer: delay must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}, got {text!r}.",
+        )
+    return int(text)
