@@ -1,0 +1,85 @@
+"""`spec check`: is this spec sound, for everything in the kit that reads it.
+
+The checks run in order of dependence. `$ref`s come first and OpenAPI validity second because the
+later checks walk the document assuming both; if either fails, the later checks are skipped
+(and the report says so) rather than crashing or reporting consequences of the same mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.spec.examples import check_examples
+from conformance.spec.handlers import DEFAULT_HANDLER_MODULE, check_handlers
+from conformance.spec.links import check_links
+from conformance.spec.model import Problem, Tally
+from conformance.spec.policy import check_error_responses, check_security
+from conformance.spec.unused import check_unused
+from conformance.spec.validity import reference_problems, validity_problems
+
+Check = Callable[[dict[str, Any]], Tally]
+
+
+@dataclass
+class CheckReport:
+    """Everything `spec check` found about one spec."""
+
+    checks: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    skipped: str | None = None  # why the later checks did not run, if they did not
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def semantic_checks(handler_module: str = DEFAULT_HANDLER_MODULE) -> list[Check]:
+    """The checks that need a valid document, each independent of the others."""
+    return [
+        check_examples,
+        check_links,
+        check_security,
+        check_error_responses,
+        lambda spec: check_handlers(spec, handler_module),
+        check_unused,
+    ]
+
+
+def check_spec(spec: Any, handler_module: str = DEFAULT_HANDLER_MODULE) -> CheckReport:
+    report = CheckReport()
+    if not isinstance(spec, dict):
+        report.problems.append(Problem("#", "not an OpenAPI document: the top level is not a mapping"))
+        report.skipped = "the file is not a mapping"
+        return report
+    gates = [
+        (reference_problems, "a $ref is broken"),
+        (validity_problems, "the document is not valid OpenAPI"),
+    ]
+    for gate, reason in gates:
+        tally = gate(spec)
+        report.checks += tally.checked
+        report.problems.extend(tally.problems)
+        if tally.problems:
+            report.skipped = reason
+            return report
+    for check in semantic_checks(handler_module):
+        tally = check(spec)
+        report.checks += tally.checked
+        report.problems.extend(tally.problems)
+    return report
+
+
+def check_file(path: str | Path, handler_module: str = DEFAULT_HANDLER_MODULE) -> CheckReport:
+    """`check_spec` of a file; a file that is not YAML is a problem, not a crash."""
+    try:
+        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        report = CheckReport(problems=[Problem("#", f"not YAML: {exc}".replace("\n", " "))])
+        report.skipped = "the file is not YAML"
+        return report
+    return check_spec(spec, handler_module)

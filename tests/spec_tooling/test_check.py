@@ -1,0 +1,194 @@
+"""`spec check` passes the real spec and points at the exact place of each deliberate mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.spec import check_file, check_spec, example_problems
+from conformance.spec.report import check_text
+from mockserver.contract import default_spec_path, load_spec
+
+Spec = dict[str, Any]
+CREATE = "#/paths/~1api~1invoices/post"
+LIST = "#/paths/~1api~1invoices/get"
+GET = "#/paths/~1api~1invoices~1{invoice_uid}/get"
+LINK = f"{CREATE}/responses/200/links/GetCreatedInvoice"
+
+
+def post(spec: Spec) -> dict[str, Any]:
+    return spec["paths"]["/api/invoices"]["post"]
+
+
+def link(spec: Spec) -> dict[str, Any]:
+    return post(spec)["responses"]["200"]["links"]["GetCreatedInvoice"]
+
+
+def test_real_spec_passes_with_handlers_that_fit(fake_handlers: str):
+    report = check_spec(load_spec(), handler_module=fake_handlers)
+    assert report.ok, "\n".join(map(str, report.problems))
+    assert report.checks > 100
+
+
+def test_real_spec_passes_against_the_mock_handlers():
+    """Needs `mockserver.handlers` with create_invoice, get_invoice and list_invoices."""
+    report = check_spec(load_spec())
+    assert report.ok, "\n".join(map(str, report.problems))
+
+
+def test_example_problems_is_empty_for_the_real_spec():
+    assert example_problems(load_spec()) == []
+
+
+def bad_request_example(spec: Spec) -> None:
+    examples = post(spec)["requestBody"]["content"]["application/json"]["examples"]
+    examples["minimal"]["value"]["owner_uid"] = "not-a-uuid"
+
+
+def error_without_envelope(spec: Spec) -> None:
+    schema = {"type": "object", "properties": {"detail": {"type": "string"}}}
+    post(spec)["responses"]["422"] = {
+        "description": "Invalid.",
+        "content": {"application/json": {"schema": schema}},
+    }
+    del spec["components"]["responses"]["UnprocessableInvoice"]  # else reported as unused
+
+
+def link_by_operation_ref_to_nowhere(spec: Spec) -> None:
+    del link(spec)["operationId"]
+    link(spec)["operationRef"] = "#/paths/~1api~1invoices~1{invoice_uid}/delete"
+
+
+def no_security_anywhere(spec: Spec) -> None:
+    del spec["security"]
+
+
+BROKEN: list[tuple[str, Callable[[Spec], Any], list[str]]] = [
+    (
+        "example breaks its schema",
+        bad_request_example,
+        [f"{CREATE}/requestBody/content/application~1json/examples/minimal"],
+    ),
+    (
+        "link to a missing operationId",
+        lambda s: link(s).update(operationId="fetch_invoice"),
+        [f"{LINK}/operationId"],
+    ),
+    (
+        "link operationRef to no operation",
+        link_by_operation_ref_to_nowhere,
+        [f"{LINK}/operationRef"],
+    ),
+    (
+        "link to a missing parameter",
+        lambda s: link(s)["parameters"].update(expand="lines"),
+        [f"{LINK}/parameters/expand"],
+    ),
+    (
+        "link body pointer the response lacks",
+        lambda s: link(s)["parameters"].update(invoice_uid="$response.body#/data/id"),
+        [f"{LINK}/parameters/invoice_uid"],
+    ),
+    (
+        "link value not a runtime expression",
+        lambda s: link(s)["parameters"].update(invoice_uid="$response.bdy#/data/uid"),
+        [f"{LINK}/parameters/invoice_uid"],
+    ),
+    ("operation made public", lambda s: post(s).update(security=[]), [f"{CREATE}/security"]),
+    (
+        "no security anywhere (and so an unused scheme)",
+        no_security_anywhere,
+        [CREATE, LIST, GET, "#/components/securitySchemes/bearerAuth"],
+    ),
+    (
+        "undefined security scheme",
+        lambda s: post(s).update(security=[{"apiKey": []}]),
+        [f"{CREATE}/security/0/apiKey"],
+    ),
+    ("4xx without the error envelope", error_without_envelope, [f"{CREATE}/responses/422"]),
+    (
+        "missing handler",
+        lambda s: s["paths"]["/api/invoices"]["get"].update(operationId="search_invoices"),
+        [f"{LIST}/operationId"],
+    ),
+    (
+        "unused component",
+        lambda s: s["components"]["schemas"].update(Orphan={"type": "string"}),
+        ["#/components/schemas/Orphan"],
+    ),
+    (
+        "invalid OpenAPI",
+        lambda s: post(s)["responses"]["200"].pop("description"),
+        [f"{CREATE}/responses/200"],
+    ),
+    (
+        "invalid schema type",
+        lambda s: s["components"]["schemas"]["Cents"].update(type="int"),
+        ["#/components/schemas/Cents/type"],
+    ),
+    (
+        "dangling $ref",
+        lambda s: s["components"]["schemas"]["Invoice"]["properties"]["uid"].update(
+            {"$ref": "#/components/schemas/Uuid"}
+        ),
+        ["#/components/schemas/Invoice/properties/uid/$ref"],
+    ),
+    (
+        "$ref cycle",
+        lambda s: s["components"]["schemas"]["Comment"]["properties"].update(
+            replies={"type": "array", "items": {"$ref": "#/components/schemas/Comment"}}
+        ),
+        ["#/components/schemas/Comment"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "pointers"), BROKEN, ids=[case[0] for case in BROKEN])
+def test_broken_spec_is_reported_at_its_pointer(
+    name: str, edit: Callable[[Spec], Any], pointers: list[str], fake_handlers: str
+):
+    spec = load_spec()
+    edit(spec)
+    report = check_spec(spec, handler_module=fake_handlers)
+    assert sorted(problem.pointer for problem in report.problems) == sorted(pointers), name
+    assert not report.ok
+
+
+def test_unimportable_handler_module_is_one_problem_not_a_crash():
+    report = check_spec(load_spec(), handler_module="mockserver.no_such_handlers")
+    assert [problem.pointer for problem in report.problems] == ["#/paths"]
+    assert "mockserver.no_such_handlers cannot be imported" in report.problems[0].message
+
+
+def test_invalid_openapi_skips_the_later_checks(fake_handlers: str):
+    spec = load_spec()
+    post(spec)["responses"]["200"].pop("description")
+    spec["components"]["schemas"]["Orphan"] = {"type": "string"}  # would be reported if checks ran on
+    report = check_spec(spec, handler_module=fake_handlers)
+    assert report.skipped == "the document is not valid OpenAPI"
+    assert "'description' is a required property" in report.problems[0].message
+
+
+def test_file_that_is_not_yaml_is_a_problem(tmp_path: Path):
+    path = tmp_path / "openapi.yaml"
+    path.write_text("openapi: [3.0.3\n", encoding="utf-8")
+    report = check_file(path)
+    assert [problem.pointer for problem in report.problems] == ["#"]
+
+
+def test_text_report_is_pointer_colon_message_then_a_summary(fake_handlers: str):
+    spec = load_spec()
+    error_without_envelope(spec)
+    text = check_text(check_spec(spec, handler_module=fake_handlers), "openapi.yaml")
+    problem, summary = text.splitlines()
+    expected = f"{CREATE}/responses/422: error response does not use #/components/schemas/ErrorEnvelope"
+    assert problem == expected
+    assert summary.startswith("openapi.yaml: 1 problem (") and summary.endswith(" checks)")
+
+
+def test_ok_report_counts_its_checks(fake_handlers: str):
+    report = check_file(default_spec_path(), fake_handlers)
+    assert check_text(report, "openapi.yaml") == f"openapi.yaml: OK ({report.checks} checks)\n"
