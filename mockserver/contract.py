@@ -144,6 +144,19 @@ def iter_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], A
     parameter examples, and `example` keywords on schemas and their properties.
     """
 
+    def walk_schema(pointer: str, schema: Any) -> Iterator[tuple[str, dict[str, Any], Any]]:
+        if not isinstance(schema, dict) or "$ref" in schema:
+            return
+        if "example" in schema:
+            yield f"{pointer}/example", inline_refs(spec, schema), schema["example"]
+        for name, sub in schema.get("properties", {}).items():
+            yield from walk_schema(f"{pointer}/properties/{name}", sub)
+        for key in ("items", "additionalProperties"):
+            yield from walk_schema(f"{pointer}/{key}", schema.get(key))
+        for key in ("allOf", "anyOf", "oneOf"):
+            for index, sub in enumerate(schema.get(key, [])):
+                yield from walk_schema(f"{pointer}/{key}/{index}", sub)
+
     def media_examples(pointer: str, media: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
         schema = inline_refs(spec, media.get("schema", {}))
         if "example" in media:
@@ -156,6 +169,8 @@ def iter_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], A
     def walk_content(pointer: str, holder: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
         for media_type, media in holder.get("content", {}).items():
             yield from media_examples(f"{pointer}/content/{media_type.replace('/', '~1')}", media)
+        for name, header in holder.get("headers", {}).items():
+            yield from walk_schema(f"{pointer}/headers/{name}/schema", header.get("schema"))
 
     for path, method, op in iter_operations(spec):
         base = f"#/paths/{path.replace('/', '~1')}/{method}"
@@ -170,19 +185,7 @@ def iter_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], A
             parameter = inline_refs(spec, parameter)
             if "example" in parameter:
                 yield f"{base}/parameters/{index}/example", parameter["schema"], parameter["example"]
-
-    def walk_schema(pointer: str, schema: Any) -> Iterator[tuple[str, dict[str, Any], Any]]:
-        if not isinstance(schema, dict) or "$ref" in schema:
-            return
-        if "example" in schema:
-            yield f"{pointer}/example", inline_refs(spec, schema), schema["example"]
-        for name, sub in schema.get("properties", {}).items():
-            yield from walk_schema(f"{pointer}/properties/{name}", sub)
-        for key in ("items", "additionalProperties"):
-            yield from walk_schema(f"{pointer}/{key}", schema.get(key))
-        for key in ("allOf", "anyOf", "oneOf"):
-            for index, sub in enumerate(schema.get(key, [])):
-                yield from walk_schema(f"{pointer}/{key}/{index}", sub)
+            yield from walk_schema(f"{base}/parameters/{index}/schema", parameter.get("schema"))
 
     for name, schema in spec.get("components", {}).get("schemas", {}).items():
         yield from walk_schema(f"#/components/schemas/{name}", schema)
