@@ -99,10 +99,13 @@ class _DirectASGIApp(AsyncASGIApp):
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
-        routing = scope["extensions"]["connexion_routing"]
-        await self.operations_by_route[(routing["api_base_path"], routing["operation_id"])](
-            scope, receive, send
-        )
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        operation = self.operations_by_route.get((routing.get("api_base_path"), routing.get("operation_id")))
+        if operation is None:
+            # No operation of the specs matched: Starlette's router answers 404 or 405.
+            await self.router(scope, receive, send)
+            return
+        await operation(scope, receive, send)
 
 
 class MockApp(AsyncApp):

@@ -52,6 +52,7 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
     folder = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(handle, 0o644)  # mkstemp's 0600 would make the state unreadable to other users
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(data, out, separators=(",", ":"))
             out.flush()
@@ -67,6 +68,15 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Temporary files a killed mock left beside `path` (never the state file itself)."""
+    stale = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    for leftover in stale:
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    return stale
 
 
 def _invoice(raw: dict[str, Any]) -> Invoice:
@@ -142,6 +152,8 @@ class StateFile:
     def __init__(self, path: Path, sessions: Sessions, interval: float = 0.2) -> None:
         self.path, self.sessions, self.interval = path, sessions, interval
         self.saved_version = sessions.version
+        for leftover in remove_stale_temporaries(path):
+            logger.warning("removed %s, left by a mock that stopped while writing", leftover)
 
     def save_if_changed(self) -> bool:
         version = self.sessions.version

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -64,12 +65,15 @@ class Exchange(NamedTuple):
 
 
 class RequestLog:
+    """The last `capacity` exchanges of all sessions, oldest dropped first."""
+
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._entries: deque[Exchange] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
     def add(self, entry: Exchange) -> None:
-        self._entries.append(entry)  # deque.append is atomic
+        with self._lock:
+            self._entries.append(entry)
 
     def last(self, limit: int, session: str | None = None) -> list[dict[str, Any]]:
         """The newest `limit` entries (of one session, if given), newest first, bodies decoded.
@@ -78,17 +82,11 @@ class RequestLog:
         """
         with self._lock:
             entries = list(self._entries)
-        chosen = [e for e in reversed(entries) if session is None or e["session"] == session][:limit]
-        return [
-            {
-                **e,
-                "request": {**e["request"], "body": _readable(e["request"]["body"])},
-                "response": {**e["response"], "body": _readable(e["response"]["body"])},
-            }
-            for e in chosen
-        ]
+        chosen = [e for e in reversed(entries) if session is None or e.session == session]
+        return [e.as_dict() for e in chosen[:limit]]
 
     def clear(self, session: str | None = None) -> None:
+        """Forget every entry, or one session's."""
         with self._lock:
             kept = [e for e in self._entries if session is not None and e.session != session]
             self._entries.clear()
@@ -124,15 +122,15 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive_and_keep, send_and_keep)
         finally:
-            headers = Headers(scope=scope)
             self.log.add(
-                {
-                    "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                    "session": headers.get(SESSION_HEADER) or DEFAULT_SESSION,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1"),
-                    "request": {"content_type": headers.get("content-type"), "body": b"".join(request_body)},
-                    "response": {"status": response["status"], "body": b"".join(response["body"])},
-                }
+                Exchange(
+                    time.time(),
+                    scope["method"],
+                    scope["path"],
+                    scope.get("query_string", b""),
+                    scope["headers"],
+                    b"".join(request_body),
+                    response["status"],
+                    b"".join(response["body"]),
+                )
             )

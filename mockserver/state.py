@@ -54,7 +54,7 @@ class MockState:
 
 
 class Sessions:
-    """The sessions of one mock; thread-safe, bounded in number."""
+    """The sessions of one mock; thread-safe; at most `max_sessions` named ones besides `default`."""
 
     def __init__(
         self,
@@ -95,11 +95,12 @@ class Sessions:
             raise ApiError(400, f"X-Mock-Session: must match {SESSION_NAME.pattern}, got {name[:80]!r}.")
         with self._lock:
             if name not in self._sessions:
-                if len(self._sessions) >= self.max_sessions:
+                named = len(self._sessions) - (DEFAULT_SESSION in self._sessions)
+                if name != DEFAULT_SESSION and named >= self.max_sessions:
                     raise ApiError(
                         507,
-                        f"X-Mock-Session: the mock holds {self.max_sessions} sessions already; "
-                        "reset some through the control API.",
+                        f"X-Mock-Session: the mock holds {self.max_sessions} named sessions already; "
+                        "reset them with POST /__mock/reset?all=true.",
                     )
                 self._sessions[name] = self._new(name)
                 self.touch()

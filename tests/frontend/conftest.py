@@ -1,0 +1,469 @@
+"""What the frontend-facing tests share.
+
+- The contract and the fixture world, each read from its one file: every uid, token and
+  expected body is derived from `openapi.yaml` and `mockserver/fixtures/default.yaml`.
+- Mocks to test against: in-process (Connexion's test client), uvicorn in a thread on
+  127.0.0.1 and a free port (`serve`), or `python -m mockserver` in a subprocess (`MockProcess`).
+- The toolchains a frontend team uses: headless Chromium driven by Playwright, and a Node
+  project with openapi-typescript / openapi-fetch. Each is installed on demand (Debian's
+  `chromium`, PyPI's `playwright`, the npm registry) or the tests that need it are SKIPPED with
+  the reason: they never pass without having run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from mockserver.contract import default_spec_path, inline_refs, iter_operations, load_spec, operation
+from mockserver.fixtures import Blueprint, Document, Party, User, load_world
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
+    import mockserver.app
+
+create_app = mockserver.app.create_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = default_spec_path()
+SPEC = load_spec(SPEC_PATH)
+CONTROL_SPEC = load_spec(mockserver.app.CONTROL_SPEC)
+CONTROL = mockserver.app.CONTROL_PREFIX
+WORLD = load_world()
+
+# A fixed "now" for the in-process mocks (age, overdue_days and generated numbers depend on it).
+NOW = datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
+
+_CREATE_EXAMPLES = operation(SPEC, "create_invoice")["requestBody"]["content"]["application/json"]["examples"]
+MINIMAL = _CREATE_EXAMPLES["minimal"]["value"]
+
+# Organizations by role: A owns the spec's examples, B is the other one.
+ORG_A = MINIMAL["owner_uid"]
+ORG_B = next(uid for uid in sorted(WORLD.organizations) if uid != ORG_A)
+
+
+def user_of(*orgs: str) -> User:
+    return next(u for u in WORLD.users.values() if u.organizations == frozenset(orgs))
+
+
+def party_billable_by(*orgs: str) -> Party:
+    return next(p for p in WORLD.parties.values() if p.billable_by == frozenset(orgs))
+
+
+def document_of(org: str) -> Document:
+    return next(d for d in WORLD.documents.values() if d.organization_uid == org)
+
+
+def blueprint_of(org: str) -> Blueprint:
+    return next(b for b in WORLD.blueprints.values() if b.organization_uid == org)
+
+
+USER_A, USER_B = user_of(ORG_A), user_of(ORG_B)
+PARTY_A, PARTY_B = party_billable_by(ORG_A), party_billable_by(ORG_B)
+UNKNOWN_UID = "99999999-9999-4999-8999-999999999999"
+assert UNKNOWN_UID not in {*WORLD.organizations, *WORLD.parties, *WORLD.documents, *WORLD.blueprints}
+SESSION_HEADER = "X-Mock-Session"
+
+
+def body_for(org: str = ORG_A, **fields: Any) -> dict[str, Any]:
+    """A minimal valid create body for `org`: a party only it may bill and one of its documents."""
+    return {
+        "owner_uid": org,
+        "target_party_uid": party_billable_by(org).uid,
+        "document_uid": document_of(org).uid,
+        **fields,
+    }
+
+
+def headers(user: User | None = USER_A, session: str | None = None, **extra: str) -> dict[str, str]:
+    """Bearer auth for `user` (none if None), the session header if given, and `extra` headers."""
+    found = {"Authorization": f"Bearer {user.token}"} if user is not None else {}
+    if session is not None:
+        found[SESSION_HEADER] = session
+    found.update({name.replace("_", "-"): value for name, value in extra.items()})
+    return found
+
+
+def created(client: Any, body: dict[str, Any] | None = None, **header_options: Any) -> dict[str, Any]:
+    """Create an invoice that must be accepted; its `data`."""
+    response = client.post("/api/invoices", json=body or body_for(), headers=headers(**header_options))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def assert_envelope_error(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
+    """The contract's error envelope with `status`, whose message names every one of `words`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
+    envelope = response.json()
+    assert envelope["status"] == "error", envelope
+    assert envelope["status_code"] == status, envelope
+    assert isinstance(envelope["errors"], list), envelope
+    for word in words:
+        assert word in envelope["message"], (word, envelope)
+    return envelope
+
+
+def documented_responses(operation_id: str) -> dict[int, dict[str, Any]]:
+    """The operation's documented responses by status, `$ref`s inlined (read from openapi.yaml)."""
+    op = operation(SPEC, operation_id)
+    return {int(s): inline_refs(SPEC, r) for s, r in op["responses"].items() if s.isdigit()}
+
+
+def operations() -> list[tuple[str, str, str]]:
+    """(operationId, method, path) of every operation of the contract."""
+    return [(op["operationId"], method.upper(), path) for path, method, op in iter_operations(SPEC)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Mocks: in-process, uvicorn in a thread, `python -m mockserver` in a subprocess.
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answers(base_url: str, deadline: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll until the mock answers (True) or `alive()` turns False (False)."""
+    while alive():
+        try:
+            httpx.get(f"{base_url}/api/invoices", timeout=2)
+            return True
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{base_url} does not answer"
+            time.sleep(0.05)
+    return False
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` with uvicorn on 127.0.0.1 and a free port, in a thread; yield its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="frontend-mock-uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_answers(base_url, deadline)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class MockProcess:
+    """`python -m mockserver --port PORT ARGS…` with stdout and stderr in files of `folder`."""
+
+    def __init__(self, folder: Path, *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"mock-{self.port}-{uuid.uuid4().hex[:6]}"
+        self.stdout_path, self.stderr_path = folder / f"{stem}.out", folder / f"{stem}.err"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mockserver", "--port", str(self.port), *args],
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def answers(self, timeout: float = 60) -> bool:
+        """Wait until it answers (True) or exits (False)."""
+        return wait_until_answers(
+            self.base_url, time.monotonic() + timeout, alive=lambda: self.process.poll() is None
+        )
+
+    def wait_exit(self, timeout: float = 60) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30, sig: int = signal.SIGTERM) -> int:
+        """Graceful: SIGTERM or SIGINT (uvicorn shuts down, the lifespan writes the state file).
+
+        Uvicorn re-raises the signal once it has shut down, so the exit status is 0 or -sig.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill9(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def mock_process(tmp_path: Path) -> Iterator[Callable[..., MockProcess]]:
+    """Start `python -m mockserver` processes; every one is ended at teardown."""
+    started: list[MockProcess] = []
+
+    def start(*args: str, port: int | None = None) -> MockProcess:
+        mock = MockProcess(tmp_path / "logs", *args, port=port)
+        started.append(mock)
+        return mock
+
+    yield start
+    for mock in started:
+        mock.kill9()
+
+
+@pytest.fixture
+def make_client() -> Callable[..., Any]:
+    """A fresh in-process mock (its own sessions) behind Connexion's test client."""
+
+    def make(**options: Any) -> Any:
+        options.setdefault("clock", NOW)
+        return create_app(**options).test_client()
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., Any]) -> Any:
+    return make_client()
+
+
+@pytest.fixture(scope="session")
+def live_url() -> Iterator[str]:
+    """One real uvicorn mock for the whole run: tests share it, so each uses its own session."""
+    with serve(create_app(clock=NOW)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def session_name() -> str:
+    """A session name no other test uses."""
+    return f"t-{uuid.uuid4().hex[:16]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# A real browser: Debian's chromium driven by Playwright (installed on demand, or SKIPPED).
+# ---------------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTALL_TIMEOUT = 900
+
+
+def _tail(text: str | bytes | None, lines: int = 15) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+def _run_install(command: list[str], what: str) -> str | None:
+    """Run an install command; None on success, else why it failed (for a skip message)."""
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=INSTALL_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{what}: {' '.join(command)} could not run: {error}"
+    if result.returncode != 0:
+        output = _tail(result.stderr) or _tail(result.stdout)
+        return f"{what}: {' '.join(command)} exited {result.returncode}: {output}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium: found on PATH, or installed with apt-get; SKIP with the reason otherwise."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if shutil.which("apt-get") is None:
+        pytest.skip("chromium is not installed and there is no apt-get to install it with")
+    env_command = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    failure = _run_install([*env_command, "apt-get", "update"], "installing chromium") or _run_install(
+        [*env_command, "apt-get", "install", "-y", "chromium"], "installing chromium"
+    )
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.skip(failure or "apt-get install -y chromium succeeded but put no `chromium` on PATH")
+    return found
+
+
+@pytest.fixture(scope="session")
+def sync_playwright() -> Any:
+    """`playwright.sync_api.sync_playwright`, pip-installed if missing; SKIP with the reason otherwise."""
+    try:
+        module = importlib.import_module("playwright.sync_api")
+    except ImportError:
+        failure = _run_install(
+            [sys.executable, "-m", "pip", "install", "playwright"], "installing playwright"
+        )
+        if failure:
+            pytest.skip(failure)
+        importlib.invalidate_caches()
+        try:
+            module = importlib.import_module("playwright.sync_api")
+        except ImportError as error:
+            pytest.skip(f"playwright was pip-installed but does not import: {error}")
+    return module.sync_playwright
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str, sync_playwright: Any) -> Iterator[Any]:
+    """Headless Chromium (the system one: Playwright's own browser download is never used)."""
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        except Exception as error:  # Playwright raises its own Error type
+            pytest.skip(f"{chromium_path} does not launch under Playwright: {_tail(str(error), 8)}")
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh browser page; on failure a screenshot and the HTML are saved to tmp_path."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(20_000)
+    opened = context.new_page()
+    console: list[str] = []
+    opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    try:
+        yield opened
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            with contextlib.suppress(Exception):
+                opened.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                (tmp_path / "failure.html").write_text(opened.content(), encoding="utf-8")
+                (tmp_path / "console.txt").write_text("\n".join(console), encoding="utf-8")
+                print(f"browser screenshot, HTML and console saved in {tmp_path}")
+        context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A TypeScript client: openapi-typescript + openapi-fetch, the npm install cached across runs.
+# ---------------------------------------------------------------------------------------------
+
+TS_PACKAGES = {
+    "openapi-typescript": "7.13.0",
+    "openapi-fetch": "0.17.0",
+    "typescript": "5.9.3",
+    "tsx": "4.23.15",
+}
+TS_CACHE_ROOT = Path(tempfile.gettempdir()) / "invoice-kit-ts-cache"
+
+
+def _node_version() -> str:
+    result = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False, timeout=60)
+    return result.stdout.strip()
+
+
+def _install_ts_packages(target: Path) -> Path:
+    """`npm install` the pinned packages once into `target` (a cache keyed by versions); SKIP on failure."""
+    ready = target / ".ready"
+    if ready.exists():
+        return target
+    TS_CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(TS_CACHE_ROOT / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run installing the same key: wait for it
+        if ready.exists():
+            return target
+        partial = TS_CACHE_ROOT / f"{target.name}.partial-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        (partial / "package.json").write_text(
+            json.dumps({"name": "invoice-kit-ts-cache", "private": True, "type": "module"}), encoding="utf-8"
+        )
+        specs = [f"{name}@{version}" for name, version in TS_PACKAGES.items()]
+        command = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *specs]
+        try:
+            result = subprocess.run(
+                command, cwd=partial, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(partial, ignore_errors=True)
+            pytest.skip(f"{' '.join(command)} took over {INSTALL_TIMEOUT} s")
+        if result.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            pytest.skip(f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stderr)}")
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        ready.write_text(json.dumps(TS_PACKAGES), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def ts_packages() -> Path:
+    """A folder whose node_modules holds the pinned packages; SKIP if node or npm is missing."""
+    missing = [tool for tool in ("node", "npm", "npx") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"not on PATH: {', '.join(missing)} (needed for the TypeScript client test)")
+    key_source = json.dumps({"packages": TS_PACKAGES, "node": _node_version().split(".")[0]}, sort_keys=True)
+    key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
+    return _install_ts_packages(TS_CACHE_ROOT / key)
+
+
+@pytest.fixture
+def ts_project(ts_packages: Path, tmp_path: Path) -> Path:
+    """An npm project in tmp_path using the cached node_modules (never inside the repository)."""
+    project = tmp_path / "ts-client"
+    project.mkdir()
+    (project / "package.json").write_text(
+        json.dumps({"name": "invoice-kit-ts-client", "private": True, "type": "module"}), encoding="utf-8"
+    )
+    (project / "node_modules").symlink_to(ts_packages / "node_modules", target_is_directory=True)
+    return project
