@@ -32,7 +32,7 @@ async def list_sessions(call: Call) -> dict[str, Any]:
 
 async def reset(call: Call) -> dict[str, Any]:
     sessions = call.runtime.sessions
-    if call.query.get("all", "false").lower() == "true":  # validated as a boolean already
+    if call.query().get("all", "false").lower() == "true":  # validated as a boolean already
         names = sessions.names()
         sessions.reset(None)
         call.runtime.request_log.clear()
@@ -85,5 +85,5 @@ async def free_clock(call: Call) -> dict[str, Any]:
 
 
 async def list_requests(call: Call) -> dict[str, Any]:
-    limit = int(call.query.get("limit", 20))
+    limit = int(call.query().get("limit", 20))
     return success_envelope(call.runtime.request_log.last(limit, session=call.state.name))

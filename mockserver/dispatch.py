@@ -36,7 +36,12 @@ class Call:
     user: User | None  # None only on the control API, which has no security
     body: Any
     path_params: dict[str, str]
-    query: QueryParams
+    query_string: bytes
+
+    def query(self) -> QueryParams:
+        """The parsed query (built on demand: most requests have none)."""
+        return QueryParams(self.query_string)
+
     runtime: Runtime
 
 
@@ -60,11 +65,11 @@ class DirectOperation:
             user=token_info.get("user"),
             body=extensions.get("mockserver_body"),
             path_params=scope.get("path_params", {}),
-            query=QueryParams(scope.get("query_string", b"")),
+            query_string=scope.get("query_string", b""),
             runtime=scope["mockserver.runtime"],
         )
         envelope = await self.handler(call)
-        body = json.dumps(envelope, ensure_ascii=False).encode()
+        body = json.dumps(envelope).encode()  # ASCII-escaped: measurably faster than ensure_ascii=False
         await send(
             {
                 "type": "http.response.start",

@@ -41,9 +41,10 @@ async def list_invoices(call: Call) -> dict[str, Any]:
     state = call.state
     defaults = state.defaults.list
     # The query was validated against the spec already: what is present converts cleanly.
-    page = int(call.query.get("page", defaults["page"]))
-    per_page = int(call.query.get("per_page", defaults["per_page"]))
-    invoice_type = call.query.get("invoice_type", defaults["invoice_type"])
+    query = call.query()
+    page = int(query.get("page", defaults["page"]))
+    per_page = int(query.get("per_page", defaults["per_page"]))
+    invoice_type = query.get("invoice_type", defaults["invoice_type"])
     items, total_items = rules.list_page(state.store, _user(call), invoice_type, page, per_page)
     pages = rules.total_pages(total_items, per_page)
     now = state.clock.now()

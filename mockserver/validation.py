@@ -177,7 +177,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
         if not raw.strip():
             raise ApiError(400, "Request body is empty; a JSON object is required.")
         try:
-            return json.loads(raw.decode(self._encoding), parse_constant=_no_constant, parse_float=_finite)
+            return _DECODER.decode(raw.decode(self._encoding))
         except UnicodeDecodeError:
             raise ApiError(400, f"Malformed JSON: the body is not valid {self._encoding}.") from None
         except json.JSONDecodeError as error:
@@ -228,6 +228,10 @@ def _finite(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"the number {text[:20]} is too large")
     return value
+
+
+# Built once: `json.loads` with hooks would build a decoder on every request.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def _too_large() -> ApiError:
