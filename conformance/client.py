@@ -1,0 +1,157 @@
+"""The one HTTP client of the kit's own checks (httpx), and the record of every exchange.
+
+Every property and the stateful checks talk to the server through `Client`, which returns an
+`Exchange`: the request exactly as sent and the response as received. A violation carries the
+exchanges that show it, and the report turns each into a `curl` command a developer can paste.
+(The Schemathesis run sends its generated cases with Schemathesis's own transport, because its
+checks re-send probes through it; its failures come with Schemathesis's own `curl`.)
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+_UNSET: Any = object()
+USER_AGENT = "invoice-conformance"
+
+
+@dataclass
+class Exchange:
+    """One request as sent and its response as received."""
+
+    method: str
+    url: str
+    headers: dict[str, str]  # the headers the kit set (not httpx's defaults)
+    body: bytes | None
+    status: int
+    response_headers: dict[str, str]
+    text: str
+    body_shell: str | None = None  # a shell command printing the body, for bodies too big to paste
+    _json: Any = field(default=_UNSET, repr=False)
+
+    @property
+    def json(self) -> Any:
+        """The response body parsed as JSON, or `None` when it is not JSON."""
+        if self._json is _UNSET:
+            try:
+                self._json = jsonlib.loads(self.text) if self.text else None
+            except ValueError:
+                self._json = None
+        return self._json
+
+    def header(self, name: str) -> str | None:
+        return self.response_headers.get(name.lower())
+
+    def label(self) -> str:
+        return f"{self.method} {self.url} -> {self.status}"
+
+    def curl(self) -> str:
+        parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.body is not None:
+            if self.body_shell is not None:
+                return f"{self.body_shell} | " + " ".join([*parts, "--data-binary", "@-"])
+            parts += ["--data-raw", shlex.quote(self.body.decode("utf-8", errors="replace"))]
+        return " ".join(parts)
+
+    def response_excerpt(self, limit: int = 1000) -> str:
+        text = self.text if len(self.text) <= limit else self.text[:limit] + "…"
+        return f"HTTP {self.status} {self.header('content-type') or ''}\n{text}".rstrip()
+
+
+class Client:
+    """A thin httpx wrapper: bearer tokens, JSON bodies, and an `Exchange` for every call."""
+
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        self.requests_sent = 0
+        self.timeout = timeout
+        # Once the server refuses connections, or times out twice, it is gone: later calls fail at
+        # once instead of each waiting (Hypothesis would retry every shrink step against it).
+        self.gone: Exception | None = None
+        self.timeouts = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        authorization: str | None = None,
+        json: Any = _UNSET,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        params: dict[str, Any] | None = None,
+        body_shell: str | None = None,
+    ) -> Exchange:
+        """Send one request. `token` makes `Authorization: Bearer <token>`; `authorization` sets the
+        header verbatim (for malformed headers); neither sends no `Authorization` at all."""
+        headers: dict[str, str] = {}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        elif token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if json is not _UNSET:
+            content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8")
+            content_type = content_type or "application/json"
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        request = self._http.build_request(
+            method, path, headers=headers, content=content, params=clean_params
+        )
+        if self.gone is not None:
+            raise httpx.ConnectError(f"the server stopped answering earlier: {self.gone}", request=request)
+        self.requests_sent += 1
+        try:
+            response = self._http.send(request)
+        except httpx.ConnectError as error:
+            self.gone = error
+            raise
+        except httpx.TimeoutException as error:
+            self.timeouts += 1
+            if self.timeouts >= 2:
+                self.gone = error
+            raise
+        return Exchange(
+            method=method,
+            url=str(request.url),
+            headers=headers,
+            body=content,
+            status=response.status_code,
+            response_headers={name.lower(): value for name, value in response.headers.items()},
+            text=response.text,
+            body_shell=body_shell,
+        )
+
+    # The three operations of the contract.
+
+    def create(self, token: str | None, body: Any, **kwargs: Any) -> Exchange:
+        return self.request("POST", "/api/invoices", token=token, json=body, **kwargs)
+
+    def get(self, token: str | None, invoice_uid: str, **kwargs: Any) -> Exchange:
+        return self.request("GET", f"/api/invoices/{invoice_uid}", token=token, **kwargs)
+
+    def list(self, token: str | None, **params: Any) -> Exchange:
+        return self.request("GET", "/api/invoices", token=token, params=params)

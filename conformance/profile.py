@@ -1,0 +1,307 @@
+"""The target profile: what the server under test knows (tokens, organizations, parties, documents,
+blueprints), in the same YAML format as the mock's `mockserver/fixtures/default.yaml`.
+
+The loader is lenient on purpose: a real server's profile names only the test data it has, so
+every section and every field not needed to build a request may be missing. The derivations
+below ("a combination that must succeed", "a party this owner may not bill", …) return `None`
+or an empty list when the profile cannot provide them, and the property that needs them is
+reported as *not run*, never as passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ProfileError(ValueError):
+    """The profile file cannot be read at all (missing, not YAML, not a mapping)."""
+
+
+@dataclass(frozen=True)
+class User:
+    token: str
+    organizations: frozenset[str] | None  # None: the profile does not say (the token is used for 401s only)
+
+
+@dataclass(frozen=True)
+class Party:
+    uid: str
+    billable_by: frozenset[str] | None  # None: the profile does not say who may bill it
+    name: str | None = None
+
+    def billable(self, owner: str) -> bool:
+        return self.billable_by is not None and owner in self.billable_by
+
+    def unbillable(self, owner: str) -> bool:
+        return self.billable_by is not None and owner not in self.billable_by
+
+
+@dataclass(frozen=True)
+class Document:
+    uid: str
+    organization_uid: str | None
+    filename: str | None = None
+    is_archived: bool | None = None
+
+
+@dataclass(frozen=True)
+class BlueprintLine:
+    context_type_uid: str | None
+    context_type: str | None
+    context_name: str | None
+    quantity: float | None
+    unit_price: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class Blueprint:
+    uid: str
+    organization_uid: str | None
+    is_active: bool | None = None
+    # None: the profile does not say (so nothing is checked); a tuple / dict: what the server has.
+    line_items: tuple[BlueprintLine, ...] | None = None
+    invoice_fields: dict[str, dict[str, Any]] | None = None
+    invoice_notes: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A (token, owner, party, document) the contract says must create an invoice (200)."""
+
+    token: str
+    owner: str
+    party: str
+    document: str
+
+    def body(self) -> dict[str, Any]:
+        return {"owner_uid": self.owner, "target_party_uid": self.party, "document_uid": self.document}
+
+
+@dataclass
+class Profile:
+    users: tuple[User, ...] = ()
+    organizations: tuple[str, ...] = ()
+    parties: tuple[Party, ...] = ()
+    documents: tuple[Document, ...] = ()
+    blueprints: tuple[Blueprint, ...] = ()
+    source: str = "<memory>"
+    _combinations: list[Combination] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._combinations.extend(self._derive_combinations())
+
+    def __repr__(self) -> str:  # short: Hypothesis prints strategies that hold the profile
+        return f"Profile({self.source!r})"
+
+    # -- lookups -------------------------------------------------------------------------------------
+
+    def user(self, token: str) -> User:
+        return next(user for user in self.users if user.token == token)
+
+    def party(self, uid: str) -> Party | None:
+        return next((party for party in self.parties if party.uid == uid), None)
+
+    def document(self, uid: str) -> Document | None:
+        return next((doc for doc in self.documents if doc.uid == uid), None)
+
+    def blueprint(self, uid: str) -> Blueprint | None:
+        return next((bp for bp in self.blueprints if bp.uid == uid), None)
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(user.token for user in self.users)
+
+    @property
+    def all_organizations(self) -> tuple[str, ...]:
+        """Every organization uid the profile names anywhere, in a stable order."""
+        seen: dict[str, None] = dict.fromkeys(self.organizations)
+        for user in self.users:
+            seen.update(dict.fromkeys(sorted(user.organizations or ())))
+        for doc in self.documents:
+            if doc.organization_uid:
+                seen[doc.organization_uid] = None
+        for party in self.parties:
+            seen.update(dict.fromkeys(sorted(party.billable_by or ())))
+        return tuple(seen)
+
+    # -- derivations ----------------------------------------------------------------------------------
+
+    def _derive_combinations(self) -> list[Combination]:
+        found = []
+        for user in self.users:
+            for owner in sorted(user.organizations or ()):
+                for party in self.parties:
+                    if not party.billable(owner):
+                        continue
+                    for doc in self.documents:
+                        if doc.organization_uid == owner:
+                            found.append(Combination(user.token, owner, party.uid, doc.uid))
+        return found
+
+    def combinations(self) -> list[Combination]:
+        """Every (token, owner, party, document) that must succeed."""
+        return list(self._combinations)
+
+    def blueprints_for(self, owner: str) -> list[Blueprint]:
+        return [bp for bp in self.blueprints if bp.organization_uid == owner]
+
+    def foreign_blueprints(self, owner: str) -> list[Blueprint]:
+        """Blueprints that exist, but for another organization (422 when used by `owner`)."""
+        return [bp for bp in self.blueprints if bp.organization_uid and bp.organization_uid != owner]
+
+    def foreign_documents(self, owner: str) -> list[Document]:
+        return [doc for doc in self.documents if doc.organization_uid and doc.organization_uid != owner]
+
+    def unbillable_parties(self, owner: str) -> list[Party]:
+        """Parties the profile names that `owner` may not bill (403)."""
+        return [party for party in self.parties if party.unbillable(owner)]
+
+    def forbidden_owner_requests(self) -> list[Combination]:
+        """(token, owner, party, document) valid for `owner`, but the token's user is not in `owner`.
+
+        Everything but the owner is right for that owner, so the only possible answer is 403.
+        """
+        found = []
+        for user in self.users:
+            for combo in self._combinations:
+                if user.organizations is not None and combo.owner not in user.organizations:
+                    found.append(Combination(user.token, combo.owner, combo.party, combo.document))
+        # Owners the profile names without any user (a real server's other tenant).
+        known = {combo.owner for combo in self._combinations}
+        for owner in self.all_organizations:
+            if owner in known:
+                continue
+            parties = [p for p in self.parties if p.billable(owner)]
+            docs = [d for d in self.documents if d.organization_uid == owner]
+            for user in self.users:
+                if user.organizations is not None and owner not in user.organizations and parties and docs:
+                    found.append(Combination(user.token, owner, parties[0].uid, docs[0].uid))
+        return list(dict.fromkeys(found))
+
+    def outsider_tokens(self, owner: str) -> list[str]:
+        """Tokens whose user belongs to no organization of the invoice's owner: must not see it."""
+        return [
+            user.token
+            for user in self.users
+            if user.organizations is not None and owner not in user.organizations
+        ]
+
+    def member_tokens(self, owner: str) -> list[str]:
+        """Tokens whose user belongs to `owner`: must see its invoices."""
+        return [
+            user.token
+            for user in self.users
+            if user.organizations is not None and owner in user.organizations
+        ]
+
+
+def default_profile_path() -> Path:
+    """The mock's own fixtures: the profile that fits `python -m mockserver` out of the box."""
+    return Path(str(resources.files("mockserver") / "fixtures" / "default.yaml"))
+
+
+def _as_list(raw: Any, section: str) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ProfileError(f"{section}: expected a list, got {type(raw).__name__}")
+    return [item for item in raw if isinstance(item, dict)]
+
+
+def _uids(item: dict[str, Any], key: str) -> frozenset[str] | None:
+    """The uids listed under `key`; None when the entry does not have the key at all (unknown)."""
+    if key not in item:
+        return None
+    raw = item[key]
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, str):
+        return frozenset([raw])
+    return frozenset(str(item) for item in raw if item is not None)
+
+
+def _number(raw: Any) -> float | None:
+    try:
+        return float(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _blueprint(item: dict[str, Any]) -> Blueprint:
+    lines = None
+    if isinstance(item.get("line_items"), list):
+        lines = tuple(
+            BlueprintLine(
+                context_type_uid=line.get("context_type_uid"),
+                context_type=line.get("context_type"),
+                context_name=line.get("context_name"),
+                quantity=_number(line.get("quantity")),
+                unit_price=_number(line.get("unit_price")),
+            )
+            for line in item["line_items"]
+            if isinstance(line, dict)
+        )
+    fields = item.get("invoice_fields")
+    notes = item.get("invoice_notes")
+    return Blueprint(
+        uid=str(item["uid"]),
+        organization_uid=item.get("organization_uid"),
+        is_active=item.get("is_active"),
+        line_items=lines,
+        invoice_fields=dict(fields) if isinstance(fields, dict) else None,
+        invoice_notes=dict(notes) if isinstance(notes, dict) else None,
+    )
+
+
+def profile_from_dict(data: dict[str, Any], source: str = "<memory>") -> Profile:
+    """Build a profile from parsed YAML; entries without the key a request needs are skipped."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: a profile is a YAML mapping, got {type(data).__name__}")
+    users = tuple(
+        User(token=str(item["token"]), organizations=_uids(item, "organizations"))
+        for item in _as_list(data.get("users"), "users")
+        if item.get("token")
+    )
+    organizations = tuple(
+        str(item["uid"]) for item in _as_list(data.get("organizations"), "organizations") if item.get("uid")
+    )
+    parties = tuple(
+        Party(uid=str(item["uid"]), billable_by=_uids(item, "billable_by"), name=item.get("name"))
+        for item in _as_list(data.get("parties"), "parties")
+        if item.get("uid")
+    )
+    documents = tuple(
+        Document(
+            uid=str(item["uid"]),
+            organization_uid=item.get("organization_uid"),
+            filename=item.get("filename"),
+            is_archived=item.get("is_archived"),
+        )
+        for item in _as_list(data.get("documents"), "documents")
+        if item.get("uid")
+    )
+    blueprints = tuple(
+        _blueprint(item)
+        for item in _as_list(data.get("invoice_blueprints"), "invoice_blueprints")
+        if item.get("uid")
+    )
+    return Profile(users, organizations, parties, documents, blueprints, source=source)
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read a profile file (default: the mock's fixtures)."""
+    resolved = Path(path) if path is not None else default_profile_path()
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ProfileError(f"cannot read profile {resolved}: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ProfileError(f"{resolved}: not valid YAML: {error}") from None
+    return profile_from_dict(data if data is not None else {}, source=str(resolved))

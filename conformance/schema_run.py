@@ -1,0 +1,344 @@
+"""Schema conformance with Schemathesis: every operation, positive and negative generation, its
+standard checks, with generation steered by the target profile.
+
+Plain Schemathesis names random uids, so valid creates are refused (403/422) and the happy path
+is never exercised. Here a test-scoped `flatmap_case` hook rewrites each *positive* case: a
+create names a real (token, owner, party, document, blueprint) combination, a read names an
+invoice the kit created (or a random uid, a legitimate 404), and every case carries a valid
+token. *Negative* cases keep their broken parts and only get a valid token (unless the
+`Authorization` header itself is what generation broke), so the server's refusal is for the
+broken data, not for a missing login.
+
+The checks run one by one, so a failure is attributed to the check that found it, and the run
+goes on after a failure to find every distinct way the server breaks the contract. Each
+distinct failure keeps its shortest reproduction. The expected statuses are the contract's:
+positive data may only be answered 2xx, 404 (an unknown invoice) or 409 (a generated
+invoice_number already used); negative data may be refused with any documented 4xx (413 too).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.hooks import HookDispatcher, HookScope
+
+from conformance.client import Client
+from conformance.core import Context, NotRun, Violation, prop
+
+CHECK_NAMES = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "ignored_auth",
+)
+POSITIVE_STATUSES = ["2xx", "404", "409"]
+NEGATIVE_STATUSES = ["400", "401", "403", "404", "409", "413", "415", "422", "5xx"]  # 5xx: not_a_server_error
+CACHE_KEY = "schema_run"
+
+
+@dataclass
+class SchemaFailure:
+    check: str
+    operation: str
+    mode: str
+    title: str
+    message: str
+    curl: str
+    response: str
+
+
+@dataclass
+class SchemaRunResult:
+    """Every distinct failure by check, and what was sent (so a quiet run can be told apart from none)."""
+
+    failures: dict[str, dict[tuple[str, str], SchemaFailure]] = field(default_factory=dict)
+    statuses: dict[str, Counter[int]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def record(self, failure: SchemaFailure) -> None:
+        by_key = self.failures.setdefault(failure.check, {})
+        key = (failure.operation, failure.title)
+        if key not in by_key or len(failure.curl) < len(by_key[key].curl):
+            by_key[key] = failure
+
+    @property
+    def cases(self) -> int:
+        return sum(sum(counter.values()) for counter in self.statuses.values())
+
+    def summary(self) -> str:
+        parts = []
+        for label, counter in self.statuses.items():
+            codes = " ".join(f"{code}x{count}" for code, count in sorted(counter.items()))
+            parts.append(f"{label}: {codes}")
+        return "; ".join(parts)
+
+
+def load_schema(spec: dict[str, Any]) -> Any:
+    """The spec as a Schemathesis schema, with the contract's expected statuses for its checks."""
+    config = schemathesis.Config.from_dict(
+        {
+            # The kit sends the profile's tokens itself; generated Authorization values would spend
+            # the negative examples on 401s that the auth properties already cover.
+            "generation": {"with-security-parameters": False},
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+                "negative_data_rejection": {"expected-statuses": NEGATIVE_STATUSES},
+            },
+        }
+    )
+    return schemathesis.openapi.from_dict(json.loads(json.dumps(spec, default=str)), config=config)
+
+
+def _seed_invoices(ctx: Context) -> list[tuple[str, str]]:
+    """(token, uid) of invoices created for the steering of positive reads: one per owner."""
+    seen, pairs = set(), []
+    for combo in ctx.profile.combinations():
+        if combo.owner in seen:
+            continue
+        seen.add(combo.owner)
+        exchange = ctx.client.create(combo.token, combo.body())
+        if exchange.status == 200 and isinstance(exchange.json, dict):
+            uid = (exchange.json.get("data") or {}).get("uid")
+            if isinstance(uid, str):
+                pairs += [(token, uid) for token in ctx.profile.member_tokens(combo.owner)]
+    return pairs
+
+
+def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]]) -> HookDispatcher:
+    """A test-scoped hook dispatcher that makes cases of `mode` meaningful for this profile."""
+    dispatcher = HookDispatcher(scope=HookScope.TEST)
+    profile = ctx.profile
+    combos = profile.combinations()
+    tokens = list(profile.tokens)
+
+    def authorize(case: Any, token: str) -> Any:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        return case
+
+    def positive(case: Any) -> st.SearchStrategy[Any]:
+        operation_id = case.operation.definition.raw.get("operationId")
+        if operation_id == "create_invoice" and combos and isinstance(case.body, dict):
+
+            def steer(choice: tuple[Any, Any]) -> Any:
+                combo, blueprint = choice
+                body = {**case.body, **combo.body()}
+                if "invoice_blueprint_uid" in body:
+                    body["invoice_blueprint_uid"] = blueprint
+                case.body = body
+                return authorize(case, combo.token)
+
+            return (
+                st.sampled_from(combos)
+                .flatmap(
+                    lambda combo: st.sampled_from(
+                        [None, *[bp.uid for bp in profile.blueprints_for(combo.owner)]]
+                    ).map(lambda blueprint: (combo, blueprint))
+                )
+                .map(steer)
+            )
+        if operation_id == "get_invoice" and readable:
+
+            def read(choice: tuple[str, str] | None) -> Any:
+                if choice is None:
+                    return authorize(case, tokens[0])
+                token, uid = choice
+                case.path_parameters = {**(case.path_parameters or {}), "invoice_uid": uid}
+                return authorize(case, token)
+
+            return st.sampled_from([None, *readable]).map(read)
+        return st.sampled_from(tokens).map(lambda token: authorize(case, token))
+
+    def negative(case: Any) -> st.SearchStrategy[Any]:
+        if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+            return st.just(case)
+        return st.sampled_from(tokens).map(lambda token: authorize(case, token))
+
+    steer = positive if mode == GenerationMode.POSITIVE else negative
+
+    def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
+        return steer(case)
+
+    dispatcher.register_hook_with_name(flatmap_case, "flatmap_case")
+    return dispatcher
+
+
+def _curl(case: Any, base_url: str, *, drop_auth: bool) -> str:
+    """The case as the kit's usual curl (only the headers that matter)."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    headers = {
+        name: value
+        for name, value in (kwargs.get("headers") or {}).items()
+        if name.lower() in {"authorization", "content-type"}
+        and not (drop_auth and name.lower() == "authorization")
+    }
+    url = kwargs["url"]
+    params = kwargs.get("params") or {}
+    if params:
+        url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+    parts = ["curl", "-sS", "-i", "-X", kwargs["method"], shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if "json" in kwargs:
+        parts += ["--data-raw", shlex.quote(json.dumps(kwargs["json"], ensure_ascii=False))]
+    elif kwargs.get("data") is not None:
+        data = kwargs["data"]
+        parts += [
+            "--data-raw",
+            shlex.quote(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)),
+        ]
+    return " ".join(parts)
+
+
+def run_schema(ctx: Context) -> SchemaRunResult:
+    """Run every operation in both generation modes against the server (once per run, cached)."""
+    cached = ctx.cache.get(CACHE_KEY)
+    if cached is not None:
+        return cached
+    if not ctx.profile.tokens:
+        raise NotRun("the profile names no token: every request would be a 401")
+    load_all_checks()
+    checks = [(name, CHECKS.get_one(name)) for name in CHECK_NAMES]
+    schema = load_schema(ctx.spec)
+    readable = _seed_invoices(ctx)
+    result = SchemaRunResult()
+    for outcome in schema.get_all_operations():
+        operation = outcome.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            label = f"{mode.value} {operation.label}"
+            creates = operation.definition.raw.get("operationId") == "create_invoice"
+            if mode == GenerationMode.POSITIVE and creates and not ctx.profile.combinations():
+                # Random uids would be refused (403/422) and read as rejected valid data: no false alarms.
+                result.errors.append(f"{label}: not sent, the profile has no combination that may create")
+                continue
+            counter = result.statuses.setdefault(label, Counter())
+            strategy = operation.as_strategy(generation_mode=mode, hooks=_steering(ctx, mode, readable))
+
+            test = _case_test(strategy, checks, result, counter, label, ctx.client)
+            configured = settings(
+                max_examples=ctx.settings.examples(),
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                phases=(Phase.explicit, Phase.generate),
+                verbosity=Verbosity.quiet,
+                print_blob=False,
+            )(test)
+            try:
+                seed(ctx.settings.seed_for(f"schema:{label}"))(configured)()
+            except HypothesisException as error:
+                result.errors.append(f"{label}: generation stopped: {error}")
+    ctx.cache[CACHE_KEY] = result
+    return result
+
+
+def _case_test(
+    strategy: Any,
+    checks: list[tuple[str, Any]],
+    result: SchemaRunResult,
+    counter: Counter[int],
+    label: str,
+    client: Client,
+) -> Any:
+    """The Hypothesis test for one operation and mode: send each case, run each check on its own."""
+    base_url = client.base_url
+
+    @given(case=strategy)
+    def test(case: Any) -> None:
+        if client.gone is not None:
+            raise httpx.ConnectError(f"the server stopped answering earlier: {client.gone}")
+        headers = {"Authorization": case.headers["Authorization"]} if "Authorization" in case.headers else {}
+        try:
+            response = case.call(base_url=base_url, headers=headers or None, timeout=client.timeout)
+        except OSError as error:  # requests' errors are OSErrors: a hang or a refusal ends the run
+            client.gone = error
+            raise httpx.ConnectError(
+                f"the server did not answer {case.method} {case.formatted_path}: {error}"
+            ) from None
+        counter[response.status_code] += 1
+        for name, check in checks:
+            try:
+                case.validate_response(
+                    response,
+                    checks=[check],
+                    headers=headers or None,
+                    transport_kwargs={"base_url": base_url, "headers": headers},
+                )
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    _record(result, name, failure, case, response, label, base_url)
+            except Failure as failure:
+                _record(result, name, failure, case, response, label, base_url)
+
+    return test
+
+
+def _record(
+    result: SchemaRunResult, name: str, failure: Failure, case: Any, response: Any, label: str, base_url: str
+) -> None:
+    text = response.text if isinstance(response.text, str) else ""
+    content_type = response.headers.get("content-type", [""])
+    content_type = content_type[0] if isinstance(content_type, list) and content_type else content_type
+    result.record(
+        SchemaFailure(
+            check=name,
+            operation=case.operation.label,
+            mode=label.split(" ", 1)[0],
+            title=failure.title,
+            message=failure.message,
+            curl=_curl(case, base_url, drop_auth=name == "ignored_auth"),
+            response=f"HTTP {response.status_code} {content_type}\n{text[:400]}".rstrip(),
+        )
+    )
+
+
+def _register(check: str) -> None:
+    def schema_check(ctx: Context) -> None:
+        result = run_schema(ctx)
+        if result.cases == 0:
+            raise NotRun("Schemathesis sent no request: " + "; ".join(result.errors or ["nothing generated"]))
+        found = list(result.failures.get(check, {}).values())
+        if not found:
+            return
+        lines = [
+            f"{f.mode} {f.operation}: {f.title}" + (f" ({f.message.strip()})" if f.message else "")
+            for f in found
+        ]
+        violation = Violation(f"{len(found)} distinct failure(s):\n" + "\n".join(lines))
+        violation.reproductions = [(f"{f.mode} {f.operation}: {f.title}", f.curl, f.response) for f in found]
+        raise violation
+
+    schema_check.__doc__ = (
+        f"Schemathesis's `{check}` check holds for every operation.\n\n"
+        f"Rule: openapi.yaml, every operation, positive and negative generation (Schemathesis `{check}`)"
+    )
+    prop(f"schema:{check}", kind="schema")(schema_check)
+
+
+for _check in CHECK_NAMES:
+    _register(_check)
+
+
+def summary(ctx: Context) -> str | None:
+    result = ctx.cache.get(CACHE_KEY)
+    if result is None:
+        return None
+    notes = "".join(f"\n  {error}" for error in result.errors)
+    return f"{result.cases} Schemathesis cases ({result.summary()}){notes}"

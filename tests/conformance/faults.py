@@ -1,0 +1,454 @@
+"""Deliberately faulty servers: the correct mock, wrapped in ASGI middleware that breaks one rule.
+
+`build_app()` serves every variant from one process, each under its own path prefix
+(`/<variant>/api/invoices`) with its own mock instance, so the kit can be pointed at
+`http://host:port/<variant>` and must find the fault. `FAULTS` says, for each variant, which rule
+it breaks and which property must name it.
+
+Run by hand: `python -m uvicorn tests.conformance.faults:build_app --factory --port 8081`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver.app import create_app
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    @property
+    def is_create(self) -> bool:
+        return self.method == "POST" and self.path.rstrip("/") == "/api/invoices"
+
+    @property
+    def is_get(self) -> bool:
+        return self.method == "GET" and self.path.startswith("/api/invoices/")
+
+    @property
+    def is_list(self) -> bool:
+        return self.method == "GET" and self.path.rstrip("/") == "/api/invoices"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def set_json(self, value: Any) -> None:
+        self.body = json.dumps(value).encode()
+
+    @property
+    def data(self) -> Any:
+        body = self.json
+        return body.get("data") if isinstance(body, dict) else None
+
+
+def envelope(status: int, message: str) -> Response:
+    body = {"status": "error", "status_code": status, "message": message, "errors": []}
+    return Response(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+Before = Callable[["Fault", Request], Request | Response]
+After = Callable[["Fault", Request, Response], Response]
+
+
+@dataclass
+class Fault:
+    """A middleware that may rewrite the request (`before`) and the response (`after`)."""
+
+    name: str
+    breaks: str  # the rule broken, in words
+    caught_by: tuple[str, ...]  # properties of which at least one must fail
+    before: Before | None = None
+    after: After | None = None
+    memory: dict[str, Any] = field(default_factory=dict)
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        request = Request(
+            scope["method"], scope["path"], scope.get("query_string", b"").decode(), headers, b"".join(chunks)
+        )
+        outcome = self.before(self, request) if self.before else request
+        if isinstance(outcome, Response):
+            response = outcome
+        else:
+            response = await call(self.app, scope, outcome)
+            if self.after:
+                response = self.after(self, outcome, response)
+        await respond(send, response)
+
+
+async def call(app: ASGIApp, scope: Scope, request: Request) -> Response:
+    """Run the inner app on `request`, buffering its answer."""
+    scope = dict(scope)
+    scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": request.body, "more_body": False}
+
+    status, headers, body = 500, {}, bytearray()
+
+    async def send(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])
+            }
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return Response(status, headers, bytes(body))
+
+
+async def respond(send: Send, response: Response) -> None:
+    headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+    headers["content-length"] = str(len(response.body))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _rewrite_data(response: Response, change: Callable[[dict[str, Any]], None]) -> Response:
+    body = response.json
+    if response.status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
+        change(body["data"])
+        response.set_json(body)
+    return response
+
+
+# -- the faults, one per rule family ---------------------------------------------------------------
+
+
+def default_not_applied(fault: Fault, request: Request, response: Response) -> Response:
+    """An omitted currency comes back as EUR instead of the spec's default."""
+    sent = request.json if isinstance(request.json, dict) else {}
+    if request.is_create and "currency" not in sent:
+        return _rewrite_data(response, lambda data: data.update(currency="EUR"))
+    return response
+
+
+def date_not_echoed(fault: Fault, request: Request, response: Response) -> Response:
+    """A supplied issue_date comes back an hour later (another instant)."""
+    sent = request.json if isinstance(request.json, dict) else {}
+    if request.is_create and isinstance(sent.get("issue_date"), str):
+
+        def shift(data: dict[str, Any]) -> None:
+            instant = datetime.fromisoformat(sent["issue_date"].replace("Z", "+00:00"))
+            data["issue_date"] = (instant + timedelta(hours=1)).isoformat()
+
+        return _rewrite_data(response, shift)
+    return response
+
+
+def generated_number_reused(fault: Fault, request: Request, response: Response) -> Response:
+    """Every generated number is the first one of the year: duplicates within an owner."""
+    sent = request.json if isinstance(request.json, dict) else {}
+    number = sent.get("invoice_number")
+    if request.is_create and (number is None or not str(number).strip()):
+        year = datetime.now().year
+        return _rewrite_data(response, lambda data: data.update(invoice_number=f"INV-{year}-0001"))
+    return response
+
+
+class DuplicateAccepting(Fault):
+    """A 409 duplicate is turned into a success: the invoice is made, showing the requested number."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        request = Request("POST", scope["path"], "", headers, b"".join(chunks))
+        response = await call(self.app, scope, request)
+        sent = request.json
+        if response.status == 409 and isinstance(sent, dict):
+            number = sent.pop("invoice_number")
+            retry = Request("POST", scope["path"], "", headers, json.dumps(sent).encode())
+            response = _rewrite_data(
+                await call(self.app, scope, retry), lambda d: d.update(invoice_number=number)
+            )
+        await respond(send, response)
+
+
+def fields_as_map(fault: Fault, request: Request, response: Response) -> Response:
+    """invoice_fields come back as the request's map instead of the documented list."""
+
+    def to_map(data: dict[str, Any]) -> None:
+        if isinstance(data.get("invoice_fields"), list):
+            data["invoice_fields"] = {
+                entry["key"]: {"type": entry["value"]["type"], "value": entry["value"]["value"]}
+                for entry in data["invoice_fields"]
+            }
+
+    return _rewrite_data(response, to_map)
+
+
+def parties_swapped(fault: Fault, request: Request, response: Response) -> Response:
+    """Payable invoices name the target party as the client (roles relabelled to match)."""
+
+    def swap(data: dict[str, Any]) -> None:
+        parties = data.get("parties")
+        if data.get("invoice_type") == "ACCOUNTS_PAYABLE" and isinstance(parties, dict):
+            client, provider = parties["service_provider"], parties["client"]
+            client["role"], provider["role"] = "client", "service_provider"
+            data["parties"] = {"client": client, "service_provider": provider}
+
+    return _rewrite_data(response, swap)
+
+
+def discount_ignored(fault: Fault, request: Request, response: Response) -> Response:
+    """The total forgets the discount (amounts downstream follow the wrong total)."""
+
+    def break_total(data: dict[str, Any]) -> None:
+        if data.get("discount_cents"):
+            total = data["subtotal_cents"] + data["tax_cents"]
+            data.update(
+                total_cents=total, total=total / 100, amount_due_cents=total, amount_remaining_cents=total
+            )
+
+    if request.is_create or request.is_get:
+        return _rewrite_data(response, break_total)
+    return response
+
+
+def error_status_code_400(fault: Fault, request: Request, response: Response) -> Response:
+    """Every error envelope says status_code 400, whatever the HTTP status."""
+    body = response.json
+    if response.status >= 400 and isinstance(body, dict):
+        body["status_code"] = 400
+        response.set_json(body)
+    return response
+
+
+def problem_json(fault: Fault, request: Request, response: Response) -> Response:
+    """Schema errors escape the envelope as application/problem+json (Connexion's default)."""
+    body = response.json
+    if response.status == 422 and isinstance(body, dict):
+        problem = {
+            "type": "about:blank",
+            "title": "Unprocessable Entity",
+            "detail": body["message"],
+            "status": 422,
+        }
+        return Response(422, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+    return response
+
+
+def auth_skipped(fault: Fault, request: Request) -> Request | Response:
+    """A request without Authorization is let in as the first user."""
+    if "authorization" not in request.headers:
+        request.headers["authorization"] = "Bearer acme-token"
+    return request
+
+
+def owner_not_checked(fault: Fault, request: Request) -> Request | Response:
+    """Creates run as a user of every organization: any token may create for any owner."""
+    token = request.headers.get("authorization", "")
+    if request.is_create and token in {"Bearer acme-token", "Bearer globex-token"}:
+        request.headers["authorization"] = "Bearer both-token"
+    return request
+
+
+def crashes_on_due_date(fault: Fault, request: Request) -> Request | Response:
+    """A create with a due_date crashes the server (a bare 500, as a real crash looks)."""
+    sent = request.json
+    if request.is_create and isinstance(sent, dict) and sent.get("due_date"):
+        return Response(500, {"content-type": "text/plain"}, b"Internal Server Error")
+    return request
+
+
+def forgets_invoices(fault: Fault, request: Request, response: Response) -> Response:
+    """Every second invoice created is forgotten: reading it back is 404."""
+    created = fault.memory.setdefault("created", 0)
+    if request.is_create and response.status == 200:
+        fault.memory["created"] = created + 1
+        if created % 2 == 1:
+            fault.memory.setdefault("forgotten", set()).add(response.data["uid"])
+    if request.is_get and request.path.rsplit("/", 1)[-1] in fault.memory.get("forgotten", set()):
+        uid = request.path.rsplit("/", 1)[-1]
+        return envelope(404, f"invoice_uid: no invoice {uid}.")
+    return response
+
+
+def leaks_invoices(fault: Fault, request: Request) -> Request | Response:
+    """Reading an invoice by uid uses its creator's rights: other organizations can read it."""
+    if request.is_get:
+        creator = fault.memory.get("creators", {}).get(request.path.rsplit("/", 1)[-1])
+        if creator and "authorization" in request.headers:
+            request.headers["authorization"] = creator
+    return request
+
+
+def remember_creators(fault: Fault, request: Request, response: Response) -> Response:
+    if request.is_create and response.status == 200:
+        fault.memory.setdefault("creators", {})[response.data["uid"]] = request.headers.get("authorization")
+    return response
+
+
+def mixes_up_invoices(fault: Fault, request: Request, response: Response) -> Response:
+    """Reading any invoice by uid answers the most recently created one."""
+    if request.is_create and response.status == 200:
+        fault.memory["latest"] = response.body
+    if request.is_get and response.status == 200 and "latest" in fault.memory:
+        return Response(200, response.headers, fault.memory["latest"])
+    return response
+
+
+def list_drops_newest(fault: Fault, request: Request, response: Response) -> Response:
+    """The first page of a list leaves out the newest invoice."""
+    page = parse_qs(request.query).get("page", ["1"])[0]
+    if request.is_list and page == "1":
+
+        def drop(data: dict[str, Any]) -> None:
+            if isinstance(data.get("items"), list) and data["items"]:
+                data["items"] = data["items"][1:]
+
+        return _rewrite_data(response, drop)
+    return response
+
+
+def no_challenge(fault: Fault, request: Request, response: Response) -> Response:
+    """401 answers lack WWW-Authenticate."""
+    if response.status == 401:
+        response.headers.pop("www-authenticate", None)
+    return response
+
+
+FAULTS: dict[str, Fault] = {
+    fault.name: fault
+    for fault in (
+        Fault("default-not-applied", "defaults", ("defaults_applied",), after=default_not_applied),
+        Fault("date-not-echoed", "echo", ("supplied_fields_echoed",), after=date_not_echoed),
+        Fault(
+            "number-reused", "generated numbers", ("invoice_number_generated",), after=generated_number_reused
+        ),
+        DuplicateAccepting("duplicate-accepted", "409 duplicate", ("duplicate_number_refused",)),
+        Fault("fields-as-map", "invoice_fields list", ("invoice_fields_as_list",), after=fields_as_map),
+        Fault("parties-swapped", "parties", ("parties_by_invoice_type",), after=parties_swapped),
+        Fault("discount-ignored", "money", ("money_identities",), after=discount_ignored),
+        Fault("status-code-400", "envelope", ("envelope_consistent",), after=error_status_code_400),
+        Fault(
+            "problem-json",
+            "error envelope",
+            ("envelope_consistent", "field_errors_named"),
+            after=problem_json,
+        ),
+        Fault("auth-skipped", "401", ("auth_required", "schema:ignored_auth"), before=auth_skipped),
+        Fault("owner-not-checked", "403 owner", ("owner_forbidden",), before=owner_not_checked),
+        Fault("crash-on-due-date", "5xx", ("schema:not_a_server_error",), before=crashes_on_due_date),
+        Fault(
+            "forgets-invoices", "read back", ("get_returns_created", "state_machine"), after=forgets_invoices
+        ),
+        Fault(
+            "leaks-invoices",
+            "visibility",
+            ("invisible_to_other_org",),
+            before=leaks_invoices,
+            after=remember_creators,
+        ),
+        Fault(
+            "mixes-up-invoices",
+            "read back",
+            ("get_returns_created", "state_machine"),
+            after=mixes_up_invoices,
+        ),
+        Fault(
+            "list-drops-newest", "list", ("list_contains_created", "state_machine"), after=list_drops_newest
+        ),
+        Fault("no-challenge", "WWW-Authenticate", ("auth_required",), after=no_challenge),
+    )
+}
+
+
+class PrefixDispatcher:
+    """Routes `/<name>/...` to the app registered under `name`, with the prefix stripped."""
+
+    def __init__(self, apps: dict[str, ASGIApp]) -> None:
+        self.apps = apps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        name, _, rest = scope["path"].lstrip("/").partition("/")
+        app = self.apps.get(name)
+        if app is None:
+            await respond(send, envelope(404, f"no variant {name!r}"))
+            return
+        scope = dict(scope)
+        scope["path"] = "/" + rest
+        scope["raw_path"] = ("/" + rest).encode()
+        await app(scope, receive, send)
+
+
+def build_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Every fault over its own mock, plus the correct mock under `/mock`."""
+    apps: dict[str, ASGIApp] = {"mock": create_app()}
+    for name, fault in FAULTS.items():
+        fault.app = create_app()
+        apps[name] = fault
+    return PrefixDispatcher(apps)

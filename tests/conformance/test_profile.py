@@ -1,0 +1,109 @@
+"""The profile loader is lenient and its derivations are right (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.core import Context, NotRun, RunSettings
+from conformance.profile import ProfileError, default_profile_path, load_profile, profile_from_dict
+from conformance.runner import NOT_RUN, PASSED, catalog, run_property
+
+ACME, GLOBEX = "10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"
+WAYNE = "20000000-0000-4000-8000-000000000004"
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load_profile()
+
+
+def test_the_default_profile_is_the_mocks_fixtures(profile):
+    assert default_profile_path().name == "default.yaml"
+    assert set(profile.tokens) == {"acme-token", "globex-token", "both-token"}
+
+
+def test_every_combination_may_create(profile):
+    for combo in profile.combinations():
+        user = profile.user(combo.token)
+        assert combo.owner in user.organizations
+        assert combo.owner in profile.party(combo.party).billable_by
+        assert profile.document(combo.document).organization_uid == combo.owner
+
+
+def test_forbidden_owner_requests_are_right_but_for_the_owner(profile):
+    requests = profile.forbidden_owner_requests()
+    assert requests
+    for combo in requests:
+        assert combo.owner not in profile.user(combo.token).organizations
+        assert combo.owner in profile.party(combo.party).billable_by
+        assert profile.document(combo.document).organization_uid == combo.owner
+
+
+def test_derivations(profile):
+    assert WAYNE in {party.uid for party in profile.unbillable_parties(ACME)}
+    assert profile.outsider_tokens(ACME) == ["globex-token"]
+    assert set(profile.member_tokens(ACME)) == {"acme-token", "both-token"}
+    assert {bp.organization_uid for bp in profile.foreign_blueprints(ACME)} == {GLOBEX}
+
+
+def test_loader_is_lenient():
+    profile = profile_from_dict({"users": [{"token": "t"}, {"no": "token"}], "parties": None})
+    assert profile.tokens == ("t",)
+    assert profile.combinations() == []
+
+
+def test_what_the_profile_does_not_say_is_not_guessed():
+    """A party without billable_by is neither billable nor unbillable; a user without organizations
+    is nobody's member and nobody's outsider."""
+    profile = profile_from_dict(
+        {
+            "users": [{"token": "known", "organizations": [ACME]}, {"token": "unknown"}],
+            "parties": [{"uid": WAYNE}],
+            "documents": [{"uid": "d", "organization_uid": ACME}],
+        }
+    )
+    assert profile.combinations() == []
+    assert profile.unbillable_parties(ACME) == []
+    assert profile.outsider_tokens(GLOBEX) == ["known"]
+    assert profile.member_tokens(ACME) == ["known"]
+
+
+def test_unreadable_profiles_are_refused(tmp_path: Path):
+    with pytest.raises(ProfileError):
+        load_profile(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(ProfileError):
+        load_profile(bad)
+
+
+def test_properties_without_their_data_are_not_run(spec):
+    """An empty profile can feed no property: each is `not run` with the reason, none passes, and
+    none sends a request (there is no client to send one)."""
+    ctx = Context(client=None, profile=profile_from_dict({}), spec=spec, settings=RunSettings())
+    outcomes = {item.name: run_property(ctx, item) for item in catalog()}
+    assert {outcome.status for outcome in outcomes.values()} == {NOT_RUN}, outcomes
+    assert all(outcome.message for outcome in outcomes.values())
+    assert PASSED not in {outcome.status for outcome in outcomes.values()}
+
+
+def test_a_token_alone_feeds_only_the_checks_that_need_no_invoice(spec):
+    profile = profile_from_dict({"users": [{"token": "t"}]})
+    ctx = Context(client=None, profile=profile, spec=spec, settings=RunSettings())
+    needs_an_invoice = [item for item in catalog() if item.kind in ("create", "stateful")]
+    assert {run_property(ctx, item).status for item in needs_an_invoice} == {NOT_RUN}
+
+
+def test_a_profile_with_one_organization_skips_what_needs_two(spec):
+    data = {
+        "users": [{"token": "t", "organizations": [ACME]}],
+        "parties": [{"uid": WAYNE, "billable_by": [ACME]}],
+        "documents": [{"uid": "30000000-0000-4000-8000-000000000001", "organization_uid": ACME}],
+    }
+    ctx = Context(client=None, profile=profile_from_dict(data), spec=spec, settings=RunSettings())
+    for name in ("number_scoped_to_owner", "owner_forbidden", "party_forbidden", "invisible_to_other_org"):
+        item = next(p for p in catalog() if p.name == name)
+        with pytest.raises(NotRun):
+            item.check(ctx)
