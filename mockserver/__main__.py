@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -60,17 +61,34 @@ def banner(world: World, base_url: str) -> str:
     for user in world.users.values():
         names = ", ".join(world.organizations[uid].name for uid in sorted(user.organizations))
         lines.append(f"  {user.token:<16} {user.fullname} — {names}")
-    user = next(iter(world.users.values()))
-    owner = sorted(user.organizations)[0]
-    party = next(p for p in world.parties.values() if owner in p.billable_by)
-    document = next(d for d in world.documents.values() if d.organization_uid == owner)
-    body = f'{{"owner_uid": "{owner}", "target_party_uid": "{party.uid}", "document_uid": "{document.uid}"}}'
+    sample = sample_create(world)
+    if sample is None:
+        lines.append(
+            "(no user of these fixtures can create an invoice: no owner with a billable party and a document)"
+        )
+        return "\n".join(lines)
+    token, body = sample
     lines += [
         "try:",
-        f"  curl -s {base_url}/api/invoices -H 'Authorization: Bearer {user.token}' \\",
-        f"       -H 'Content-Type: application/json' -d '{body}'",
+        f"  curl -s {base_url}/api/invoices -H 'Authorization: Bearer {token}' \\",
+        f"       -H 'Content-Type: application/json' -d '{json.dumps(body)}'",
     ]
     return "\n".join(lines)
+
+
+def sample_create(world: World) -> tuple[str, dict[str, str]] | None:
+    """The first (token, minimal body) of the fixtures that creates an invoice, if any does."""
+    for user in world.users.values():
+        for owner in sorted(user.organizations):
+            party = next((p for p in world.parties.values() if owner in p.billable_by), None)
+            document = next((d for d in world.documents.values() if d.organization_uid == owner), None)
+            if party is not None and document is not None:
+                return user.token, {
+                    "owner_uid": owner,
+                    "target_party_uid": party.uid,
+                    "document_uid": document.uid,
+                }
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

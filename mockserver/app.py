@@ -16,7 +16,6 @@ from typing import Any
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
@@ -26,7 +25,7 @@ from mockserver import auth, error_handlers, rules
 from mockserver.contract import default_spec_path, load_spec
 from mockserver.dispatch import MockApp
 from mockserver.fixtures import load_world
-from mockserver.layers import CrossOriginOnly, SessionMiddleware, SwaggerUIOutsideApi
+from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi
 from mockserver.persistence import StateFile
 from mockserver.persistence import load as load_state
 from mockserver.request_log import RequestLog, RequestLogMiddleware
@@ -63,7 +62,7 @@ def middleware_stack(
         ExceptionMiddleware,
         partial(SessionMiddleware, runtime=runtime),
         SwaggerUIOutsideApi,
-        RoutingMiddleware,
+        ExactPathRouting,
         # Connexion's router names an operation by the handler it resolved to.
         partial(
             ScenarioMiddleware, canned={f"{HANDLERS}.{op}": c for op, c in canned_responses(spec).items()}

@@ -22,6 +22,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 from mockserver.fixtures import User
+from mockserver.layers import no_slash_redirects
 from mockserver.runtime import Runtime
 from mockserver.state import MockState
 
@@ -96,6 +97,7 @@ class _DirectASGIApp(AsyncASGIApp):
 
     def add_api(self, *args: Any, **kwargs: Any) -> Any:
         api = super().add_api(*args, **kwargs)
+        no_slash_redirects(self.router)
         for operation_id, operation in api.operations.items():
             self.operations_by_route[(api.base_path, operation_id)] = operation
         return api

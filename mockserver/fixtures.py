@@ -122,6 +122,18 @@ class _Reader:
             raise FixtureError(f"{self.where}.{key}: expected {_kind_name(kind)}, got {value!r}")
         return value
 
+    def uids(self, key: str) -> frozenset[str]:
+        """A list of uuid strings (organization references)."""
+        values = self.get(key, list)
+        for index, value in enumerate(values):
+            if not isinstance(value, str):
+                raise FixtureError(f"{self.where}.{key}[{index}]: expected a uuid string, got {value!r}")
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                raise FixtureError(f"{self.where}.{key}[{index}]: {value!r} is not a uuid") from None
+        return frozenset(values)
+
     def uid(self, key: str = "uid") -> str:
         value = self.get(key, str)
         try:
@@ -203,7 +215,7 @@ def parse_world(raw: Any, source: str = "<fixtures>") -> World:
             name=read.get("name", str),
             address=read.get("address", str, optional=True),
             billing_contact=_contact(f"parties[{i}].billing_contact", read.get("billing_contact", dict)),
-            billable_by=frozenset(read.get("billable_by", list)),
+            billable_by=read.uids("billable_by"),
         )
         for i, entry in enumerate(_section(raw, "parties"))
     ]
@@ -213,7 +225,7 @@ def parse_world(raw: Any, source: str = "<fixtures>") -> World:
             id=read.get("id", int),
             fullname=read.get("fullname", str),
             email=read.get("email", str),
-            organizations=frozenset(read.get("organizations", list)),
+            organizations=read.uids("organizations"),
             avatar=read.get("avatar", str, optional=True),
         )
         for i, entry in enumerate(_section(raw, "users"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -54,3 +55,26 @@ class SwaggerUIOutsideApi(SwaggerUIMiddleware):
             await self.next_app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def no_slash_redirects(app: Any) -> None:
+    """Turn off Starlette's trailing-slash redirect on every router below `app`.
+
+    `GET /api/invoices/` must be a 404 in the envelope, not a 307 with an empty body: the
+    contract documents no such path, and a redirect would take a POST body elsewhere.
+    """
+    routers = [app]
+    while routers:
+        router = routers.pop()
+        if hasattr(router, "redirect_slashes"):
+            router.redirect_slashes = False
+        routers.extend(getattr(route, "app", None) for route in getattr(router, "routes", []))
+        routers = [r for r in routers if r is not None]
+
+
+class ExactPathRouting(RoutingMiddleware):
+    """Connexion's routing, answering only the paths the specs spell (no slash redirects)."""
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        no_slash_redirects(self.router)

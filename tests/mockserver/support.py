@@ -1,0 +1,178 @@
+"""What the mock's tests share: the contract and the fixture world, each read from its one file.
+
+Every uid, token and default a test uses is derived here from `mockserver/fixtures/default.yaml`
+and `openapi.yaml`, by the role it plays (the example's owner, a party only that owner may bill,
+the user of both organizations…), so no test restates a value either file holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from mockserver.contract import (
+    component_schema,
+    default_spec_path,
+    inline_refs,
+    load_spec,
+    operation,
+    property_defaults,
+    request_body_schema,
+)
+from mockserver.fixtures import Blueprint, Document, Party, User, load_world
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
+    import mockserver.app
+
+create_app = mockserver.app.create_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = default_spec_path()
+SPEC = load_spec(SPEC_PATH)
+WORLD = load_world()
+
+CREATE_SCHEMA = request_body_schema(SPEC, "create_invoice")
+CREATE_DEFAULTS = property_defaults(CREATE_SCHEMA)
+INVOICE_TYPES = component_schema(SPEC, "InvoiceType")["enum"]
+LIST_PARAMETERS = {
+    p["name"]: p["schema"] for p in inline_refs(SPEC, operation(SPEC, "list_invoices")["parameters"])
+}
+_EXAMPLES = operation(SPEC, "create_invoice")["requestBody"]["content"]["application/json"]["examples"]
+MINIMAL = _EXAMPLES["minimal"]["value"]
+FULL = _EXAMPLES["full"]["value"]
+ERROR_KEYS = set(component_schema(SPEC, "ErrorEnvelope")["required"])
+SUCCESS_KEYS = set(component_schema(SPEC, "SuccessEnvelope")["required"])
+
+# A fixed "now" for everything that depends on the clock (age, overdue_days, generated numbers).
+NOW = datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
+
+# Organizations by role: A owns the spec's examples, B is the other one.
+ORG_A = MINIMAL["owner_uid"]
+ORG_B = next(uid for uid in sorted(WORLD.organizations) if uid != ORG_A)
+
+
+def user_of(*orgs: str) -> User:
+    return next(u for u in WORLD.users.values() if u.organizations == frozenset(orgs))
+
+
+def party_billable_by(*orgs: str) -> Party:
+    return next(p for p in WORLD.parties.values() if p.billable_by == frozenset(orgs))
+
+
+def document_of(org: str) -> Document:
+    return next(d for d in WORLD.documents.values() if d.organization_uid == org)
+
+
+def blueprint_of(org: str) -> Blueprint:
+    return next(b for b in WORLD.blueprints.values() if b.organization_uid == org)
+
+
+USER_A, USER_B, USER_BOTH = user_of(ORG_A), user_of(ORG_B), user_of(ORG_A, ORG_B)
+PARTY_A, PARTY_B = party_billable_by(ORG_A), party_billable_by(ORG_B)
+PARTY_BOTH, PARTY_NOBODY = party_billable_by(ORG_A, ORG_B), party_billable_by()
+UNKNOWN_UID = "99999999-9999-4999-8999-999999999999"
+assert UNKNOWN_UID not in {*WORLD.organizations, *WORLD.parties, *WORLD.documents, *WORLD.blueprints}
+
+
+def auth(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user.token}"}
+
+
+def body_for(org: str = ORG_A, party: Party | None = None, **fields: Any) -> dict[str, Any]:
+    """A minimal valid create body for `org`: a party only it may bill and one of its documents."""
+    party = party or party_billable_by(org)
+    return {"owner_uid": org, "target_party_uid": party.uid, "document_uid": document_of(org).uid, **fields}
+
+
+def create(client: Any, body: Any, user: User = USER_A) -> httpx.Response:
+    return client.post("/api/invoices", json=body, headers=auth(user))
+
+
+def created(client: Any, body: Any, user: User = USER_A) -> dict[str, Any]:
+    """Create an invoice that must be accepted; its `data`."""
+    response = create(client, body, user)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def iso(instant: datetime) -> str:
+    """RFC 3339, in the instant's own offset (`Z` for UTC)."""
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def blueprint_money(blueprint: Blueprint | None) -> dict[str, int]:
+    """Subtotal, discount and tax in cents, computed from the blueprint's lines in the fixtures file."""
+    sums = {"subtotal_cents": Decimal(0), "discount_cents": Decimal(0), "tax_cents": Decimal(0)}
+    for line in blueprint.line_items if blueprint else ():
+        key = {"DISCOUNT": "discount_cents", "TAX": "tax_cents"}.get(line.context_type, "subtotal_cents")
+        sums[key] += (line.quantity * line.unit_price).quantize(Decimal("0.01"))
+    return {key: cents(value) for key, value in sums.items()}
+
+
+def assert_error(
+    response: httpx.Response, status: int, field: str | None = None, rule: str | None = None
+) -> dict[str, Any]:
+    """The contract's error envelope with `status`; `field` among its errors, named by the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0].strip() == "application/json"
+    envelope = response.json()
+    assert envelope.keys() >= ERROR_KEYS, envelope
+    assert envelope["status"] == "error"
+    assert envelope["status_code"] == status
+    assert isinstance(envelope["errors"], list)
+    assert envelope["message"].strip()
+    if field is not None:
+        errors = [e for e in envelope["errors"] if e["field"] == field]
+        assert errors, envelope
+        label = field.lstrip("/").replace("/", ".")
+        assert label in envelope["message"], envelope
+        if rule is not None:
+            assert rule in errors[0]["message"], envelope
+            if len(envelope["errors"]) == 1:
+                assert rule in envelope["message"], envelope
+    return envelope
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` with uvicorn on 127.0.0.1 and a free port, in a thread; yield its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="mock-uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_answers(base_url, deadline)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def wait_until_answers(base_url: str, deadline: float) -> None:
+    while True:
+        try:
+            httpx.get(f"{base_url}/api/invoices", timeout=2)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{base_url} does not answer"
+            time.sleep(0.05)
