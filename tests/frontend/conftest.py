@@ -20,11 +20,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import warnings
@@ -35,10 +33,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from mockserver.contract import default_spec_path, inline_refs, iter_operations, load_spec, operation
 from mockserver.fixtures import Blueprint, Document, Party, User, load_world
+from tests.servers import free_port, serve, wait_until_answers
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
@@ -140,44 +138,6 @@ def operations() -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Mocks: in-process, uvicorn in a thread, `python -m mockserver` in a subprocess.
 # ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_answers(base_url: str, deadline: float, alive: Callable[[], bool] = lambda: True) -> bool:
-    """Poll until the mock answers (True) or `alive()` turns False (False)."""
-    while alive():
-        try:
-            httpx.get(f"{base_url}/api/invoices", timeout=2)
-            return True
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{base_url} does not answer"
-            time.sleep(0.05)
-    return False
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run `app` with uvicorn on 127.0.0.1 and a free port, in a thread; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="frontend-mock-uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_answers(base_url, deadline)
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 class MockProcess:

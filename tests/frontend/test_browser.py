@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from mockserver.fixtures import load_world
-from tests.frontend.conftest import CONTROL, SESSION_HEADER, create_app, serve
+from tests.frontend.conftest import CONTROL, SESSION_HEADER, create_app
+from tests.servers import serve
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mockserver.support import NOW, create_app, serve
+from tests.mockserver.support import NOW, create_app
+from tests.servers import serve
 
 
 @pytest.fixture

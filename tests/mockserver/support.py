@@ -7,18 +7,13 @@ the user of both organizations…), so no test restates a value either file hold
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from mockserver.contract import (
     component_schema,
@@ -146,33 +141,3 @@ def assert_error(
             if len(envelope["errors"]) == 1:
                 assert rule in envelope["message"], envelope
     return envelope
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run `app` with uvicorn on 127.0.0.1 and a free port, in a thread; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="mock-uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_answers(base_url, deadline)
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-def wait_until_answers(base_url: str, deadline: float) -> None:
-    while True:
-        try:
-            httpx.get(f"{base_url}/api/invoices", timeout=2)
-            return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{base_url} does not answer"
-            time.sleep(0.05)

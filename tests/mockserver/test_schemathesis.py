@@ -18,7 +18,8 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
-from tests.mockserver.support import NOW, SPEC_PATH, USER_BOTH, WORLD, auth, body_for, create_app, serve
+from tests.mockserver.support import NOW, SPEC_PATH, USER_BOTH, WORLD, auth, body_for, create_app
+from tests.servers import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
