@@ -311,9 +311,13 @@ def sync_playwright() -> Any:
     return module.sync_playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str, sync_playwright: Any) -> Iterator[Any]:
-    """Headless Chromium (the system one: Playwright's own browser download is never used)."""
+    """Headless Chromium (the system one: Playwright's own browser download is never used).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would break every later test that calls `asyncio.run`.
+    """
     with sync_playwright() as playwright:
         try:
             launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
