@@ -25,57 +25,35 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mockserver.contract import default_spec_path, inline_refs, iter_operations, load_spec, operation
-from mockserver.fixtures import Blueprint, Document, Party, User, load_world
+import mockserver.app
+from mockserver.contract import inline_refs, iter_operations, load_spec, operation
+from mockserver.fixtures import User
 from tests.servers import free_port, serve, wait_until_answers
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
-    import mockserver.app
-
-create_app = mockserver.app.create_app
+from tests.world import (  # noqa: F401  (re-exported: the frontend tests import them from here)
+    MINIMAL,
+    NOW,
+    ORG_A,
+    ORG_B,
+    SPEC,
+    SPEC_PATH,
+    WORLD,
+    blueprint_of,
+    create_app,
+    document_of,
+    party_billable_by,
+    user_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = default_spec_path()
-SPEC = load_spec(SPEC_PATH)
 CONTROL_SPEC = load_spec(mockserver.app.CONTROL_SPEC)
 CONTROL = mockserver.app.CONTROL_PREFIX
-WORLD = load_world()
-
-# A fixed "now" for the in-process mocks (age, overdue_days and generated numbers depend on it).
-NOW = datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
-
-_CREATE_EXAMPLES = operation(SPEC, "create_invoice")["requestBody"]["content"]["application/json"]["examples"]
-MINIMAL = _CREATE_EXAMPLES["minimal"]["value"]
-
-# Organizations by role: A owns the spec's examples, B is the other one.
-ORG_A = MINIMAL["owner_uid"]
-ORG_B = next(uid for uid in sorted(WORLD.organizations) if uid != ORG_A)
-
-
-def user_of(*orgs: str) -> User:
-    return next(u for u in WORLD.users.values() if u.organizations == frozenset(orgs))
-
-
-def party_billable_by(*orgs: str) -> Party:
-    return next(p for p in WORLD.parties.values() if p.billable_by == frozenset(orgs))
-
-
-def document_of(org: str) -> Document:
-    return next(d for d in WORLD.documents.values() if d.organization_uid == org)
-
-
-def blueprint_of(org: str) -> Blueprint:
-    return next(b for b in WORLD.blueprints.values() if b.organization_uid == org)
 
 
 USER_A, USER_B = user_of(ORG_A), user_of(ORG_B)

@@ -7,8 +7,7 @@ the user of both organizations…), so no test restates a value either file hold
 
 from __future__ import annotations
 
-import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,29 @@ import httpx
 
 from mockserver.contract import (
     component_schema,
-    default_spec_path,
     inline_refs,
-    load_spec,
     operation,
     property_defaults,
     request_body_schema,
 )
-from mockserver.fixtures import Blueprint, Document, Party, User, load_world
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
-    import mockserver.app
-
-create_app = mockserver.app.create_app
+from mockserver.fixtures import Blueprint, Party, User
+from tests.world import (  # noqa: F401  (re-exported: the mock's tests import them from here)
+    FULL,
+    MINIMAL,
+    NOW,
+    ORG_A,
+    ORG_B,
+    SPEC,
+    SPEC_PATH,
+    WORLD,
+    blueprint_of,
+    create_app,
+    document_of,
+    party_billable_by,
+    user_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = default_spec_path()
-SPEC = load_spec(SPEC_PATH)
-WORLD = load_world()
 
 CREATE_SCHEMA = request_body_schema(SPEC, "create_invoice")
 CREATE_DEFAULTS = property_defaults(CREATE_SCHEMA)
@@ -43,34 +46,8 @@ INVOICE_TYPES = component_schema(SPEC, "InvoiceType")["enum"]
 LIST_PARAMETERS = {
     p["name"]: p["schema"] for p in inline_refs(SPEC, operation(SPEC, "list_invoices")["parameters"])
 }
-_EXAMPLES = operation(SPEC, "create_invoice")["requestBody"]["content"]["application/json"]["examples"]
-MINIMAL = _EXAMPLES["minimal"]["value"]
-FULL = _EXAMPLES["full"]["value"]
 ERROR_KEYS = set(component_schema(SPEC, "ErrorEnvelope")["required"])
 SUCCESS_KEYS = set(component_schema(SPEC, "SuccessEnvelope")["required"])
-
-# A fixed "now" for everything that depends on the clock (age, overdue_days, generated numbers).
-NOW = datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
-
-# Organizations by role: A owns the spec's examples, B is the other one.
-ORG_A = MINIMAL["owner_uid"]
-ORG_B = next(uid for uid in sorted(WORLD.organizations) if uid != ORG_A)
-
-
-def user_of(*orgs: str) -> User:
-    return next(u for u in WORLD.users.values() if u.organizations == frozenset(orgs))
-
-
-def party_billable_by(*orgs: str) -> Party:
-    return next(p for p in WORLD.parties.values() if p.billable_by == frozenset(orgs))
-
-
-def document_of(org: str) -> Document:
-    return next(d for d in WORLD.documents.values() if d.organization_uid == org)
-
-
-def blueprint_of(org: str) -> Blueprint:
-    return next(b for b in WORLD.blueprints.values() if b.organization_uid == org)
 
 
 USER_A, USER_B, USER_BOTH = user_of(ORG_A), user_of(ORG_B), user_of(ORG_A, ORG_B)
