@@ -71,12 +71,12 @@ class InvoiceStore:
         `INV-2026-0003` by hand does not make the third generated number collide.
         """
         with self._lock:
+            numbers = self._numbers.setdefault(owner_uid, _OwnerNumbers(used=set()))
+            if requested_number is not None and requested_number in numbers.used:
+                raise DuplicateNumber(requested_number)  # the client's mistake comes before the mock's limit
             if len(self._invoices) >= self.max_invoices:
                 raise StoreFull(self.max_invoices)
-            numbers = self._numbers.setdefault(owner_uid, _OwnerNumbers(used=set()))
             if requested_number is not None:
-                if requested_number in numbers.used:
-                    raise DuplicateNumber(requested_number)
                 number = requested_number
             else:
                 number = generate(numbers.next_sequence)

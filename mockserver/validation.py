@@ -10,6 +10,7 @@ validator compiled once per operation from `openapi.yaml`, and raise `ApiError` 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -265,13 +266,14 @@ class QueryParameterValidator(ParameterValidator):
             raise ApiError.for_fields(422, errors)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _coerce(raw: str, kind: str | None) -> Any:
     """A query string's text as the type its schema declares, when it reads as one."""
     if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            return raw
+        # Python's int() also reads "1_0" and non-ASCII digits; a query integer is ASCII digits.
+        return int(raw) if _INTEGER.fullmatch(raw) else raw
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw.lower(), raw)
     return raw

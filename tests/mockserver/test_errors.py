@@ -254,6 +254,8 @@ def _query_breaks() -> list[tuple[str, str, str]]:
         ("per_page", "abc", "integer"),
         ("per_page", "1.5", "integer"),
         ("per_page", "", "integer"),
+        ("per_page", "1_0", "integer"),  # Python's int() would read it as 10
+        ("per_page", "\u0661\u0662", "integer"),  # Arabic-Indic digits, also read by int()
         ("page", str(page["minimum"] - 1), "at least"),
         ("page", "-1", "at least"),
         ("page", str(page["maximum"] + 1), "at most"),

@@ -24,6 +24,12 @@ def test_full_store_refuses_new_invoices_and_keeps_the_old_ones(make_client):
     assert {item["uid"] for item in listed["items"]} == set(uids)
 
 
+def test_full_store_still_answers_409_to_a_duplicate_number(make_client):
+    client = make_client(max_invoices=1)
+    number = created(client, body_for())["invoice_number"]
+    assert_error(create(client, {**body_for(), "invoice_number": number}), 409, "/invoice_number")
+
+
 async def _create_and_read_back(base_url: str) -> tuple[list[httpx.Response], list[httpx.Response], dict]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=auth(USER_A)) as http:
         made = await asyncio.gather(*(http.post("/api/invoices", json=body_for()) for _ in range(PARALLEL)))
