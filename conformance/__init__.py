@@ -4,5 +4,5 @@ One concern per module: `profile` (the target's test data), `strategies` (what t
 `properties`, `stateful` and `schema_run` (what must hold), `expect` (how an answer is judged),
 `client` (the one HTTP client), `runner` (how a run goes), `report/` (one handler per format),
 `cli` (`invoice-conformance run`), `plugin` and `suite` (the same suite under pytest). The spec
-tooling (`invoice-conformance spec …`) lives in `conformance.spec`.
+tooling (`invoice-conformance spec …`) lives in `contract.tooling`.
 """

@@ -1,7 +1,7 @@
 """`python -m conformance` / `invoice-conformance`: one entry point, one sub-command per job.
 
 - `run`: check a server against the contract (conformance.cli).
-- `spec check` / `spec diff`: check a change to `openapi.yaml` (conformance.spec.cli).
+- `spec check` / `spec diff`: check a change to `openapi.yaml` (contract.tooling.cli).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     from conformance import cli
-    from conformance.spec import cli as spec_cli
+    from contract.tooling import cli as spec_cli
 
     parser = argparse.ArgumentParser(
         prog="invoice-conformance",

@@ -27,7 +27,7 @@ def register(commands: Any) -> None:
         "--profile",
         default=None,
         help="the target's test data (tokens, organizations, parties, documents, blueprints) in the format "
-        "of mockserver/fixtures/default.yaml (default: the mock's own fixtures)",
+        "of contract/fixtures/default.yaml (default: the mock's own fixtures)",
     )
     parser.add_argument("--spec", default=None, help="the contract (default: the bundled openapi.yaml)")
     parser.add_argument(

@@ -18,7 +18,7 @@ from typing import Any
 
 OPTIONS = {
     "base-url": "the server to check, e.g. http://127.0.0.1:8080",
-    "profile": "the target's test data, in the format of mockserver/fixtures/default.yaml "
+    "profile": "the target's test data, in the format of contract/fixtures/default.yaml "
     "(default: the mock's)",
     "spec": "the contract (default: the bundled openapi.yaml)",
     "max-examples": "examples per property (default: the kit's default)",

@@ -1,5 +1,5 @@
 """The target profile: what the server under test knows (tokens, organizations, parties, documents,
-blueprints), in the same YAML format as the mock's `mockserver/fixtures/default.yaml`.
+blueprints), in the same YAML format as the mock's `contract/fixtures/default.yaml`.
 
 The loader is lenient on purpose: a real server's profile names only the test data it has, so
 every section and every field not needed to build a request may be missing. The derivations
@@ -11,11 +11,12 @@ reported as *not run*, never as passed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contract.spec import default_fixtures_path
 
 
 class ProfileError(ValueError):
@@ -202,7 +203,7 @@ class Profile:
 
 def default_profile_path() -> Path:
     """The mock's own fixtures: the profile that fits `python -m mockserver` out of the box."""
-    return Path(str(resources.files("mockserver") / "fixtures" / "default.yaml"))
+    return default_fixtures_path()
 
 
 def _as_list(raw: Any, section: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from conformance import strategies as gen
 from conformance.client import Exchange
 from conformance.core import Context, NotRun, Violation, prop
 from conformance.profile import Combination
-from mockserver.contract import property_defaults, request_body_schema
+from contract.spec import property_defaults, request_body_schema
 
 # openapi.yaml create_invoice description and Invoice.invoice_number (contract notes choice 4):
 # `INV-<year of creation>-<sequence, zero-padded to at least 4 digits>`.

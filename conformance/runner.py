@@ -21,7 +21,7 @@ import httpx
 from conformance.client import Client
 from conformance.core import PROPERTIES, Context, NotRun, Property, RunSettings, Violation
 from conformance.profile import Profile, load_profile
-from mockserver.contract import default_spec_path, load_spec
+from contract.spec import default_spec_path, load_spec
 
 PASSED, FAILED, NOT_RUN, ERROR = "passed", "FAILED", "not run", "ERROR"
 

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.profile import Combination, Profile
-from mockserver.contract import component_schema, inline_refs, operation, request_body_schema
+from contract.spec import component_schema, inline_refs, operation, request_body_schema
 
 OMIT: Any = type("Omit", (), {"__repr__": lambda self: "OMIT"})()
 

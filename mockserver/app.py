@@ -21,8 +21,8 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
+from contract.spec import default_spec_path, load_spec
 from mockserver import auth, error_handlers, rules
-from mockserver.contract import default_spec_path, load_spec
 from mockserver.dispatch import MockApp
 from mockserver.fixtures import load_world
 from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi

@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
-DEFAULT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "default.yaml"
+from contract.spec import default_fixtures_path
+
+DEFAULT_FIXTURES = default_fixtures_path()
 DEFAULT_APP_URL = "https://dev.exante.app"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.contract import inline_refs, iter_operations
+from contract.spec import inline_refs, iter_operations
 from mockserver.errors import ApiError
 
 MAX_DELAY_MS = 30_000

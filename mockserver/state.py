@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contract.spec import inline_refs, operation, property_defaults, request_body_schema
 from mockserver.clock import Clock
-from mockserver.contract import inline_refs, operation, property_defaults, request_body_schema
 from mockserver.errors import ApiError
 from mockserver.fixtures import World
 from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore

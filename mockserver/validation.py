@@ -24,7 +24,7 @@ from connexion.validators import AbstractRequestBodyValidator, ParameterValidato
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.contract import compile_validator, to_json_schema
+from contract.spec import compile_validator, to_json_schema
 from mockserver.errors import ApiError, FieldError
 
 JSON = "application/json"

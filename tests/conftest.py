@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.contract import default_spec_path, load_spec
+from contract.spec import default_spec_path, load_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 Values are found by the role they play (the example's owner, a party only that owner may bill,
 the user of both organizations…), so no test restates what `openapi.yaml` or
-`mockserver/fixtures/default.yaml` holds.
+`contract/fixtures/default.yaml` holds.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, datetime
 
-from mockserver.contract import default_spec_path, load_spec, operation
+from contract.spec import default_spec_path, load_spec, operation
 from mockserver.fixtures import Blueprint, Document, Party, User, load_world
 
 with warnings.catch_warnings():

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.contract import component_schema, inline_refs, load_spec, operation, request_body_schema
+from contract.spec import component_schema, inline_refs, load_spec, operation, request_body_schema
 
 SPEC = load_spec()
 REQUEST = request_body_schema(SPEC, "create_invoice")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from mockserver.contract import compile_validator, load_spec, request_body_schema
+from contract.spec import compile_validator, load_spec, request_body_schema
 
 SPEC = load_spec()
 SCHEMA = request_body_schema(SPEC, "create_invoice")

@@ -8,8 +8,8 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from conformance.spec.examples import example_errors
-from mockserver.contract import iter_examples, load_spec
+from contract.spec import iter_examples, load_spec
+from contract.tooling.examples import example_errors
 
 
 def test_spec_is_valid_openapi_3_0_3(spec_path):

@@ -1,7 +1,7 @@
 """What the frontend-facing tests share.
 
 - The contract and the fixture world, each read from its one file: every uid, token and
-  expected body is derived from `openapi.yaml` and `mockserver/fixtures/default.yaml`.
+  expected body is derived from `openapi.yaml` and `contract/fixtures/default.yaml`.
 - Mocks to test against: in-process (Connexion's test client), uvicorn in a thread on
   127.0.0.1 and a free port (`serve`), or `python -m mockserver` in a subprocess (`MockProcess`).
 - The toolchains a frontend team uses: headless Chromium driven by Playwright, and a Node
@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 import mockserver.app
-from mockserver.contract import inline_refs, iter_operations, load_spec, operation
+from contract.spec import inline_refs, iter_operations, load_spec, operation
 from mockserver.fixtures import User
 from tests.servers import free_port, serve, wait_until_answers
 from tests.world import (  # noqa: F401  (re-exported: the frontend tests import them from here)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.contract import property_defaults, request_body_schema
+from contract.spec import property_defaults, request_body_schema
 from tests.frontend.conftest import (
     CONTROL,
     MINIMAL,

@@ -1,6 +1,6 @@
 """What the mock's tests share: the contract and the fixture world, each read from its one file.
 
-Every uid, token and default a test uses is derived here from `mockserver/fixtures/default.yaml`
+Every uid, token and default a test uses is derived here from `contract/fixtures/default.yaml`
 and `openapi.yaml`, by the role it plays (the example's owner, a party only that owner may bill,
 the user of both organizations…), so no test restates a value either file holds.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from mockserver.contract import (
+from contract.spec import (
     component_schema,
     inline_refs,
     operation,

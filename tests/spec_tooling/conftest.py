@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.contract import iter_operations, load_spec
+from contract.spec import iter_operations, load_spec
 
 FAKE_HANDLERS = "spec_tooling_fake_handlers"
 

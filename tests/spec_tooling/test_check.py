@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from conformance.spec import check_file, check_spec, example_problems
-from conformance.spec.report import check_text
-from mockserver.contract import default_spec_path, load_spec
+from contract.spec import default_spec_path, load_spec
+from contract.tooling import check_file, check_spec, example_problems
+from contract.tooling.report import check_text
 
 Spec = dict[str, Any]
 CREATE = "#/paths/~1api~1invoices/post"

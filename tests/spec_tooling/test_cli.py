@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.spec import cli
-from mockserver.contract import load_spec
+from contract.spec import load_spec
+from contract.tooling import cli
 from tests.conftest import REPO_ROOT
 
 CREATE_BODY = "#/paths/~1api~1invoices/post/requestBody/content/application~1json/schema"

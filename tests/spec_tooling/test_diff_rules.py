@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from conformance.spec.diff import diff_specs
-from mockserver.contract import load_spec
+from contract.spec import load_spec
+from contract.tooling.diff import diff_specs
 
 Spec = dict[str, Any]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.spec.model import Tally, join
-from mockserver.contract import iter_operations, resolve_pointer
+from contract.spec import iter_operations, resolve_pointer
+from contract.tooling.model import Tally, join
 
 SECTIONS = (
     "schemas",

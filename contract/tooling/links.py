@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.spec.model import Tally, join, operation_pointer, unescape
-from mockserver.contract import inline_refs, iter_operations, resolve_pointer
+from contract.spec import inline_refs, iter_operations, resolve_pointer
+from contract.tooling.model import Tally, join, operation_pointer, unescape
 
 _TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 # OpenAPI 3.0.3, "Runtime Expressions" (ABNF), one alternative per group.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from conformance.spec.model import Change, Side, join
+from contract.tooling.model import Change, Side, join
 
 _LOWER_BOUNDS = ("minLength", "minimum", "minItems", "minProperties")
 _UPPER_BOUNDS = ("maxLength", "maximum", "maxItems", "maxProperties")

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.spec.check import check_file
-from conformance.spec.diff import diff_specs
-from conformance.spec.handlers import DEFAULT_HANDLER_MODULE
-from conformance.spec.report import DIFF_FORMATS, check_text, diff_text
-from conformance.spec.sources import SpecSourceError, load_at_ref, load_file
-from mockserver.contract import default_spec_path
+from contract.spec import default_spec_path
+from contract.tooling.check import check_file
+from contract.tooling.diff import diff_specs
+from contract.tooling.handlers import DEFAULT_HANDLER_MODULE
+from contract.tooling.report import DIFF_FORMATS, check_text, diff_text
+from contract.tooling.sources import SpecSourceError, load_at_ref, load_file
 
 
 def register(commands: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.spec.model import Change
+from contract.tooling.model import Change
 
 Alternative = frozenset[tuple[str, frozenset[str]]]
 _SCHEME_IDENTITY = ("type", "scheme", "in", "name", "bearerFormat", "flows", "openIdConnectUrl")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.spec.model import Tally, join, operation_pointer
-from mockserver.contract import iter_operations, resolve_pointer
+from contract.spec import iter_operations, resolve_pointer
+from contract.tooling.model import Tally, join, operation_pointer
 
 ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
 _ERROR_STATUS = re.compile(r"[45](?:\d\d|XX)")

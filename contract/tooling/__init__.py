@@ -5,10 +5,10 @@
 - `diff_specs` / `spec diff`: which differences between two specs break clients, and on which side.
 """
 
-from conformance.spec.check import CheckReport, check_file, check_spec
-from conformance.spec.diff import diff_specs
-from conformance.spec.examples import example_errors, example_problems
-from conformance.spec.model import Change, Problem
+from contract.tooling.check import CheckReport, check_file, check_spec
+from contract.tooling.diff import diff_specs
+from contract.tooling.examples import example_errors, example_problems
+from contract.tooling.model import Change, Problem
 
 __all__ = [
     "Change",

@@ -1,6 +1,6 @@
 """`spec diff`: every difference between two specs, classified breaking or not, per side.
 
-Both specs are compared with every `$ref` inlined (`mockserver.contract.inline_refs`), so a change
+Both specs are compared with every `$ref` inlined (`contract.spec.inline_refs`), so a change
 inside a shared component is reported at each operation it reaches, under that operation's
 pointer: that is where a client meets it. Pointers name the new spec's place (the old one's for
 something removed). Schema rules live in `schema_diff`; this module walks paths, operations,
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.spec.model import Change, Side, join, operation_pointer
-from conformance.spec.schema_diff import diff_schema
-from conformance.spec.security_diff import diff_security
-from mockserver.contract import inline_refs, iter_operations
+from contract.spec import inline_refs, iter_operations
+from contract.tooling.model import Change, Side, join, operation_pointer
+from contract.tooling.schema_diff import diff_schema
+from contract.tooling.security_diff import diff_security
 
 _PARAMETER_SERIALIZATION = ("style", "explode", "allowReserved")
 

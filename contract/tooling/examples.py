@@ -11,8 +11,8 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from conformance.spec.model import Problem, Tally
-from mockserver.contract import iter_examples
+from contract.spec import iter_examples
+from contract.tooling.model import Problem, Tally
 
 
 def example_errors(schema: dict[str, Any], value: Any) -> list[str]:
@@ -23,7 +23,7 @@ def example_errors(schema: dict[str, Any], value: Any) -> list[str]:
 
 
 def example_problems(spec: dict[str, Any]) -> list[Problem]:
-    """A problem for each error of each example `mockserver.contract.iter_examples` finds."""
+    """A problem for each error of each example `contract.spec.iter_examples` finds."""
     return check_examples(spec).problems
 
 

@@ -23,13 +23,22 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def default_spec_path() -> Path:
     """Where `openapi.yaml` is: beside the package in a checkout, inside it when installed.
 
-    The wheel ships a copy as `mockserver/openapi.yaml`; an editable install or a plain checkout
+    The wheel ships a copy as `contract/openapi.yaml`; an editable install or a plain checkout
     reads the repository's top-level file, so an edit to the spec takes effect without a reinstall.
     """
     checkout_copy = Path(__file__).resolve().parent.parent / SPEC_FILENAME
     if checkout_copy.is_file():
         return checkout_copy
-    return Path(str(resources.files("mockserver") / SPEC_FILENAME))
+    return Path(str(resources.files("contract") / SPEC_FILENAME))
+
+
+def default_fixtures_path() -> Path:
+    """The shared test world (tokens, organizations, parties, documents, blueprints).
+
+    One file serves the mock (its world), the conformance kit (its default profile, which fits the
+    mock out of the box), the tests and README.
+    """
+    return Path(__file__).resolve().parent / "fixtures" / "default.yaml"
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from conformance.spec.examples import check_examples
-from conformance.spec.handlers import DEFAULT_HANDLER_MODULE, check_handlers
-from conformance.spec.links import check_links
-from conformance.spec.model import Problem, Tally
-from conformance.spec.policy import check_error_responses, check_security
-from conformance.spec.unused import check_unused
-from conformance.spec.validity import reference_problems, validity_problems
+from contract.tooling.examples import check_examples
+from contract.tooling.handlers import DEFAULT_HANDLER_MODULE, check_handlers
+from contract.tooling.links import check_links
+from contract.tooling.model import Problem, Tally
+from contract.tooling.policy import check_error_responses, check_security
+from contract.tooling.unused import check_unused
+from contract.tooling.validity import reference_problems, validity_problems
 
 Check = Callable[[dict[str, Any]], Tally]
 

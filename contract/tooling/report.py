@@ -9,8 +9,8 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from conformance.spec.check import CheckReport
-from conformance.spec.model import Change
+from contract.tooling.check import CheckReport
+from contract.tooling.model import Change
 
 DiffFormatter = Callable[[list[Change], str, str], str]
 

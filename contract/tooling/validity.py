@@ -13,8 +13,8 @@ from typing import Any
 from openapi_spec_validator import OpenAPIV30SpecValidator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from conformance.spec.model import Tally, join
-from mockserver.contract import resolve_pointer
+from contract.spec import resolve_pointer
+from contract.tooling.model import Tally, join
 
 _MAX_MESSAGE = 200
 

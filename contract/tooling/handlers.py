@@ -12,8 +12,8 @@ import warnings
 from types import SimpleNamespace
 from typing import Any
 
-from conformance.spec.model import Tally, join, operation_pointer
-from mockserver.contract import iter_operations
+from contract.spec import iter_operations
+from contract.tooling.model import Tally, join, operation_pointer
 
 DEFAULT_HANDLER_MODULE = "mockserver.handlers"
 
