@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from contract.pointers import join, split
+
 SPEC_FILENAME = "openapi.yaml"
 # libyaml's loader parses the spec ~10x faster than the pure-Python one: it is on the start path.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,10 +58,9 @@ def load_spec(path: str | Path | None = None) -> dict[str, Any]:
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """Follow a local JSON pointer (`#/components/schemas/Invoice`) inside `document`."""
     node = document
-    for part in pointer.lstrip("#").strip("/").split("/"):
+    for part in split(pointer):
         if not part:
             continue
-        part = part.replace("~1", "/").replace("~0", "~")
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
 
@@ -177,12 +178,12 @@ def iter_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], A
 
     def walk_content(pointer: str, holder: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
         for media_type, media in holder.get("content", {}).items():
-            yield from media_examples(f"{pointer}/content/{media_type.replace('/', '~1')}", media)
+            yield from media_examples(join(f"{pointer}/content", media_type), media)
         for name, header in holder.get("headers", {}).items():
             yield from walk_schema(f"{pointer}/headers/{name}/schema", header.get("schema"))
 
     for path, method, op in iter_operations(spec):
-        base = f"#/paths/{path.replace('/', '~1')}/{method}"
+        base = join("#/paths", path, method)
         if "requestBody" in op:
             body = op["requestBody"]
             target = body.get("$ref", f"{base}/requestBody")

@@ -8,7 +8,11 @@ else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from contract.pointers import escape, join, unescape
+
+__all__ = ["escape", "join", "unescape"]
 
 Side = Literal["request", "response"]
 
@@ -51,20 +55,6 @@ class Change:
     breaking: bool
     rule: str
     reason: str
-
-
-def escape(token: Any) -> str:
-    """One JSON pointer reference token (RFC 6901): `~` as `~0`, `/` as `~1`."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def join(base: str, *tokens: Any) -> str:
-    """`base` extended by `tokens`, each escaped: `join("#/paths", "/api")` is `#/paths/~1api`."""
-    return base + "".join(f"/{escape(token)}" for token in tokens)
 
 
 def operation_pointer(path: str, method: str) -> str:
