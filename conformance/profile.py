@@ -1,11 +1,12 @@
 """The target profile: what the server under test knows (tokens, organizations, parties, documents,
 blueprints), in the same YAML format as the mock's `contract/fixtures/default.yaml`.
 
-The loader is lenient on purpose: a real server's profile names only the test data it has, so
-every section and every field not needed to build a request may be missing. The derivations
-below ("a combination that must succeed", "a party this owner may not bill", …) return `None`
-or an empty list when the profile cannot provide them, and the property that needs them is
-reported as *not run*, never as passed.
+The file is read by `contract.worldfile` in its lenient mode, on purpose: a real server's profile
+names only the test data it has, so every section and every field not needed to build a request
+may be missing; what is present must have the type `contract/fixtures/world.schema.yaml`
+declares. The derivations below ("a combination that must succeed", "a party this owner may not
+bill", …) return `None` or an empty list when the profile cannot provide them, and the property
+that needs them is reported as *not run*, never as passed.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from contract.spec import default_fixtures_path
+from contract.worldfile import WorldError, check_world_data, read_world_file
 
-
-class ProfileError(ValueError):
-    """The profile file cannot be read at all (missing, not YAML, not a mapping)."""
+# The profile cannot be used: missing, not YAML, or an entry present with the wrong type.
+ProfileError = WorldError
 
 
 @dataclass(frozen=True)
@@ -206,36 +205,18 @@ def default_profile_path() -> Path:
     return default_fixtures_path()
 
 
-def _as_list(raw: Any, section: str) -> list[dict[str, Any]]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ProfileError(f"{section}: expected a list, got {type(raw).__name__}")
-    return [item for item in raw if isinstance(item, dict)]
-
-
-def _uids(item: dict[str, Any], key: str) -> frozenset[str] | None:
+def _known(item: dict[str, Any], key: str) -> frozenset[str] | None:
     """The uids listed under `key`; None when the entry does not have the key at all (unknown)."""
-    if key not in item:
-        return None
-    raw = item[key]
-    if raw is None:
-        return frozenset()
-    if isinstance(raw, str):
-        return frozenset([raw])
-    return frozenset(str(item) for item in raw if item is not None)
+    return frozenset(item[key]) if key in item else None
 
 
 def _number(raw: Any) -> float | None:
-    try:
-        return float(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None
+    return float(raw) if raw is not None else None  # the schema allows numbers and decimal strings
 
 
 def _blueprint(item: dict[str, Any]) -> Blueprint:
     lines = None
-    if isinstance(item.get("line_items"), list):
+    if "line_items" in item:
         lines = tuple(
             BlueprintLine(
                 context_type_uid=line.get("context_type_uid"),
@@ -245,64 +226,48 @@ def _blueprint(item: dict[str, Any]) -> Blueprint:
                 unit_price=_number(line.get("unit_price")),
             )
             for line in item["line_items"]
-            if isinstance(line, dict)
         )
-    fields = item.get("invoice_fields")
-    notes = item.get("invoice_notes")
     return Blueprint(
-        uid=str(item["uid"]),
+        uid=item["uid"],
         organization_uid=item.get("organization_uid"),
         is_active=item.get("is_active"),
         line_items=lines,
-        invoice_fields=dict(fields) if isinstance(fields, dict) else None,
-        invoice_notes=dict(notes) if isinstance(notes, dict) else None,
+        invoice_fields=dict(item["invoice_fields"]) if "invoice_fields" in item else None,
+        invoice_notes=dict(item["invoice_notes"]) if "invoice_notes" in item else None,
     )
 
 
-def profile_from_dict(data: dict[str, Any], source: str = "<memory>") -> Profile:
-    """Build a profile from parsed YAML; entries without the key a request needs are skipped."""
-    if not isinstance(data, dict):
-        raise ProfileError(f"{source}: a profile is a YAML mapping, got {type(data).__name__}")
-    users = tuple(
-        User(token=str(item["token"]), organizations=_uids(item, "organizations"))
-        for item in _as_list(data.get("users"), "users")
-        if item.get("token")
+def _profile(data: dict[str, Any], source: str) -> Profile:
+    """A profile from checked data; entries without the key a request needs (token, uid) are skipped."""
+
+    def entries(section: str, key: str) -> list[dict[str, Any]]:
+        return [item for item in data.get(section, []) if item.get(key)]
+
+    return Profile(
+        users=tuple(User(item["token"], _known(item, "organizations")) for item in entries("users", "token")),
+        organizations=tuple(item["uid"] for item in entries("organizations", "uid")),
+        parties=tuple(
+            Party(item["uid"], _known(item, "billable_by"), item.get("name"))
+            for item in entries("parties", "uid")
+        ),
+        documents=tuple(
+            Document(item["uid"], item.get("organization_uid"), item.get("filename"), item.get("is_archived"))
+            for item in entries("documents", "uid")
+        ),
+        blueprints=tuple(_blueprint(item) for item in entries("invoice_blueprints", "uid")),
+        source=source,
     )
-    organizations = tuple(
-        str(item["uid"]) for item in _as_list(data.get("organizations"), "organizations") if item.get("uid")
-    )
-    parties = tuple(
-        Party(uid=str(item["uid"]), billable_by=_uids(item, "billable_by"), name=item.get("name"))
-        for item in _as_list(data.get("parties"), "parties")
-        if item.get("uid")
-    )
-    documents = tuple(
-        Document(
-            uid=str(item["uid"]),
-            organization_uid=item.get("organization_uid"),
-            filename=item.get("filename"),
-            is_archived=item.get("is_archived"),
-        )
-        for item in _as_list(data.get("documents"), "documents")
-        if item.get("uid")
-    )
-    blueprints = tuple(
-        _blueprint(item)
-        for item in _as_list(data.get("invoice_blueprints"), "invoice_blueprints")
-        if item.get("uid")
-    )
-    return Profile(users, organizations, parties, documents, blueprints, source=source)
+
+
+def profile_from_dict(data: Any, source: str = "<memory>") -> Profile:
+    """Build a profile from parsed YAML, checked leniently against the world file's schema."""
+    try:
+        return _profile(check_world_data(data, "lenient"), source)
+    except ProfileError as error:
+        raise ProfileError(f"{source}: {error}") from None
 
 
 def load_profile(path: str | Path | None = None) -> Profile:
-    """Read a profile file (default: the mock's fixtures)."""
+    """Read a profile file (default: the mock's fixtures), checked leniently."""
     resolved = Path(path) if path is not None else default_profile_path()
-    try:
-        text = resolved.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ProfileError(f"cannot read profile {resolved}: {error.strerror or error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ProfileError(f"{resolved}: not valid YAML: {error}") from None
-    return profile_from_dict(data if data is not None else {}, source=str(resolved))
+    return _profile(read_world_file(resolved, "lenient", "profile"), source=str(resolved))
