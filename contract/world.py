@@ -94,11 +94,12 @@ class World:
     app_url: str
     source: str = field(default="", compare=False)
 
-    def sample_create(self, owner: str) -> dict[str, str] | None:
-        """A create body `owner` may send, priced by one of its blueprints if it has one; None if none.
+    def sample_create(self, owner: str, *, priced: bool = True) -> dict[str, str] | None:
+        """A create body `owner` may send (None if it has no billable party or no document).
 
         The party is one only `owner` may bill if there is one (else any it may bill), the document
-        its first unarchived one: the body every reader of the world would pick by hand.
+        its first unarchived one: the body a reader of the world would pick by hand. `priced` adds
+        one of its blueprints with line items, so the invoice created shows money.
         """
         parties = [party for party in self.parties.values() if owner in party.billable_by]
         parties.sort(key=lambda party: party.billable_by != {owner})  # stable: file order otherwise
@@ -107,10 +108,10 @@ class World:
         if not parties or not documents:
             return None
         body = {"owner_uid": owner, "target_party_uid": parties[0].uid, "document_uid": documents[0].uid}
-        priced = [bp for bp in self.blueprints.values() if bp.organization_uid == owner and bp.line_items]
-        priced.sort(key=lambda bp: not bp.is_active)
-        if priced:
-            body["invoice_blueprint_uid"] = priced[0].uid
+        blueprints = [bp for bp in self.blueprints.values() if bp.organization_uid == owner and bp.line_items]
+        blueprints.sort(key=lambda bp: not bp.is_active)
+        if priced and blueprints:
+            body["invoice_blueprint_uid"] = blueprints[0].uid
         return body
 
 

@@ -55,12 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def banner(world: World, base_url: str) -> str:
-    """What a developer needs first: where it listens, which tokens work, a request to paste."""
+def banner(world: World, base_url: str, control_url: str | None = None) -> str:
+    """What a developer needs first: where it listens, which tokens work, a request to paste (one
+    that creates a priced invoice, so the answer shows money), and where the control API is."""
     lines = [f"invoice mock listening on {base_url}  (fixtures: {world.source})", "tokens:"]
     for user in world.users.values():
         names = ", ".join(world.organizations[uid].name for uid in sorted(user.organizations))
         lines.append(f"  {user.token:<16} {user.fullname} — {names}")
+    if control_url is not None:
+        lines.append(
+            f"control API: {control_url} (reset, clock, fixtures, request log; --no-control turns it off)"
+        )
     sample = sample_create(world)
     if sample is None:
         lines.append(
@@ -77,18 +82,14 @@ def banner(world: World, base_url: str) -> str:
 
 
 def sample_create(world: World) -> tuple[str, dict[str, str]] | None:
-    """The first (token, minimal body) of the fixtures that creates an invoice, if any does."""
-    for user in world.users.values():
-        for owner in sorted(user.organizations):
-            party = next((p for p in world.parties.values() if owner in p.billable_by), None)
-            document = next((d for d in world.documents.values() if d.organization_uid == owner), None)
-            if party is not None and document is not None:
-                return user.token, {
-                    "owner_uid": owner,
-                    "target_party_uid": party.uid,
-                    "document_uid": document.uid,
-                }
-    return None
+    """The first (token, body) of the fixtures that creates an invoice, a priced one if any can."""
+    found = [
+        (user.token, body)
+        for user in world.users.values()
+        for owner in sorted(user.organizations)
+        if (body := world.sample_create(owner)) is not None
+    ]
+    return next((item for item in found if "invoice_blueprint_uid" in item[1]), found[0] if found else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     import uvicorn
 
-    from mockserver.app import create_app
+    from mockserver.app import CONTROL_PREFIX, create_app
     from mockserver.persistence import StateFileError
 
     try:
@@ -116,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{host}:{args.port}"
-    print(banner(app.runtime.sessions.world, base_url), flush=True)
+    control_url = None if args.no_control else base_url + CONTROL_PREFIX
+    print(banner(app.runtime.sessions.world, base_url, control_url), flush=True)
     if not args.no_swagger_ui:
         print(f"Swagger UI: {base_url}/ui/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from contract.spec import default_spec_path, load_spec
+from tests.servers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["REPO_ROOT"]  # the checkout's root, for tests that run commands in it
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime
+from typing import Any
 
 from contract.spec import default_spec_path, load_spec, operation
-from mockserver.fixtures import Blueprint, Document, Party, User, load_world
+from contract.world import Blueprint, Document, Party, User, load_world
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
@@ -49,3 +50,16 @@ def document_of(org: str) -> Document:
 
 def blueprint_of(org: str) -> Blueprint:
     return next(b for b in WORLD.blueprints.values() if b.organization_uid == org)
+
+
+def body_for(org: str = ORG_A, party: Party | None = None, **fields: Any) -> dict[str, Any]:
+    """A minimal create body `org` may send, plus `fields`: the one helper every test builds it with.
+
+    The world's own pick (`World.sample_create`, the banner's too): a party only `org` may bill
+    (or `party`), one of its documents, no blueprint.
+    """
+    body = WORLD.sample_create(org, priced=False)
+    assert body is not None, f"the fixtures give {org} no party it may bill and no document"
+    if party is not None:
+        body["target_party_uid"] = party.uid
+    return {**body, **fields}

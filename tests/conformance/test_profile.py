@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from conformance.client import Client
 from conformance.core import Context, NotRun, RunSettings
 from conformance.profile import ProfileError, default_profile_path, load_profile, profile_from_dict
 from conformance.runner import NOT_RUN, PASSED, catalog, run_property
 
 ACME, GLOBEX = "10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"
 WAYNE = "20000000-0000-4000-8000-000000000004"
+
+
+def nowhere() -> Client:
+    """A client of a port nothing listens on: a property that needs no server never uses it."""
+    return Client("http://127.0.0.1:9", timeout=1)
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +88,22 @@ def test_unreadable_profiles_are_refused(tmp_path: Path):
 def test_properties_without_their_data_are_not_run(spec):
     """An empty profile can feed no property: each is `not run` with the reason, none passes, and
     none sends a request (there is no client to send one)."""
-    ctx = Context(client=None, profile=profile_from_dict({}), spec=spec, settings=RunSettings())
-    outcomes = {item.name: run_property(ctx, item) for item in catalog()}
+    with nowhere() as client:
+        ctx = Context(client=client, profile=profile_from_dict({}), spec=spec, settings=RunSettings())
+        outcomes = {item.name: run_property(ctx, item) for item in catalog()}
     assert {outcome.status for outcome in outcomes.values()} == {NOT_RUN}, outcomes
     assert all(outcome.message for outcome in outcomes.values())
     assert PASSED not in {outcome.status for outcome in outcomes.values()}
+    assert client.requests_sent == 0
 
 
 def test_a_token_alone_feeds_only_the_checks_that_need_no_invoice(spec):
     profile = profile_from_dict({"users": [{"token": "t"}]})
-    ctx = Context(client=None, profile=profile, spec=spec, settings=RunSettings())
-    needs_an_invoice = [item for item in catalog() if item.kind in ("create", "stateful")]
-    assert {run_property(ctx, item).status for item in needs_an_invoice} == {NOT_RUN}
+    with nowhere() as client:
+        ctx = Context(client=client, profile=profile, spec=spec, settings=RunSettings())
+        needs_an_invoice = [item for item in catalog() if item.kind in ("create", "stateful")]
+        assert {run_property(ctx, item).status for item in needs_an_invoice} == {NOT_RUN}
+    assert client.requests_sent == 0
 
 
 def test_a_profile_with_one_organization_skips_what_needs_two(spec):
@@ -102,8 +112,71 @@ def test_a_profile_with_one_organization_skips_what_needs_two(spec):
         "parties": [{"uid": WAYNE, "billable_by": [ACME]}],
         "documents": [{"uid": "30000000-0000-4000-8000-000000000001", "organization_uid": ACME}],
     }
-    ctx = Context(client=None, profile=profile_from_dict(data), spec=spec, settings=RunSettings())
-    for name in ("number_scoped_to_owner", "owner_forbidden", "party_forbidden", "invisible_to_other_org"):
-        item = next(p for p in catalog() if p.name == name)
-        with pytest.raises(NotRun):
-            item.check(ctx)
+    with nowhere() as client:
+        ctx = Context(client=client, profile=profile_from_dict(data), spec=spec, settings=RunSettings())
+        for name in (
+            "number_scoped_to_owner",
+            "owner_forbidden",
+            "party_forbidden",
+            "invisible_to_other_org",
+        ):
+            item = next(p for p in catalog() if p.name == name)
+            with pytest.raises(NotRun):
+                item.check(ctx)
+
+
+# The profile is the world file's format read leniently (contract/fixtures/world.schema.yaml).
+
+
+@pytest.mark.parametrize(
+    ("data", "fragments"),
+    [
+        ({"parties": [{"uid": WAYNE, "billable_by": ACME}]}, ["parties[0].billable_by", "list"]),
+        ({"users": ["acme-token"]}, ["users[0]", "mapping"]),
+        ({"users": [{"token": "t", "organizations": [ACME, 7]}]}, ["users[0].organizations[1]", "7"]),
+        ({"documents": {"uid": "d"}}, ["documents", "list"]),
+        (
+            {"invoice_blueprints": [{"uid": "b", "line_items": [{"unit_price": -1}]}]},
+            ["invoice_blueprints[0].line_items[0].unit_price", "-1"],
+        ),
+    ],
+    ids=["billable_by not a list", "user not a mapping", "organization not a string", "section", "price"],
+)
+def test_what_the_profile_says_must_have_the_declared_type(data, fragments):
+    """Lenient is about what may be missing, not about what is wrong: a wrong entry is named."""
+    with pytest.raises(ProfileError) as refused:
+        profile_from_dict(data, source="target.yaml")
+    assert str(refused.value).startswith("target.yaml: ")
+    for fragment in fragments:
+        assert fragment in str(refused.value)
+
+
+def test_unknown_keys_and_the_servers_own_uid_forms_are_accepted():
+    profile = profile_from_dict(
+        {
+            "notes": "tenant 42",
+            "users": [{"token": "t", "organizations": ["org-1"], "role": "admin"}],
+            "parties": [{"uid": "party-1", "billable_by": ["org-1"]}],
+            "documents": [{"uid": "doc-1", "organization_uid": "org-1"}],
+        }
+    )
+    assert [combo.body() for combo in profile.combinations()] == [
+        {"owner_uid": "org-1", "target_party_uid": "party-1", "document_uid": "doc-1"}
+    ]
+
+
+def test_null_reads_as_not_said():
+    profile = profile_from_dict(
+        {"users": [{"token": "t", "organizations": None}], "parties": [{"uid": WAYNE}]}
+    )
+    party = profile.party(WAYNE)
+    assert profile.user("t").organizations is None
+    assert party is not None and party.billable_by is None
+
+
+def test_a_broken_profile_file_is_named_in_the_message(tmp_path: Path):
+    path = tmp_path / "target.yaml"
+    path.write_text("users:\n  - {token: t, organizations: 5}\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert str(refused.value).startswith(f"{path}: users[0].organizations: must be a list")

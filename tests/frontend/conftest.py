@@ -3,7 +3,7 @@
 - The contract and the fixture world, each read from its one file: every uid, token and
   expected body is derived from `openapi.yaml` and `contract/fixtures/default.yaml`.
 - Mocks to test against: in-process (Connexion's test client), uvicorn in a thread on
-  127.0.0.1 and a free port (`serve`), or `python -m mockserver` in a subprocess (`MockProcess`).
+  127.0.0.1 and a free port, or `python -m mockserver` in a subprocess (both from `tests.servers`).
 - The toolchains a frontend team uses: headless Chromium driven by Playwright, and a Node
   project with openapi-typescript / openapi-fetch. Each is installed on demand (Debian's
   `chromium`, PyPI's `playwright`, the npm registry) or the tests that need it are SKIPPED with
@@ -19,13 +19,11 @@ import importlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ import pytest
 import mockserver.app
 from contract.spec import inline_refs, iter_operations, load_spec, operation
 from mockserver.fixtures import User
-from tests.servers import free_port, serve, wait_until_answers
+from tests.servers import ServerProcess, free_port, serve  # noqa: F401  (free_port: re-exported)
 from tests.world import (  # noqa: F401  (re-exported: the frontend tests import them from here)
     MINIMAL,
     NOW,
@@ -45,6 +43,7 @@ from tests.world import (  # noqa: F401  (re-exported: the frontend tests import
     SPEC_PATH,
     WORLD,
     blueprint_of,
+    body_for,
     create_app,
     document_of,
     party_billable_by,
@@ -61,16 +60,6 @@ PARTY_A, PARTY_B = party_billable_by(ORG_A), party_billable_by(ORG_B)
 UNKNOWN_UID = "99999999-9999-4999-8999-999999999999"
 assert UNKNOWN_UID not in {*WORLD.organizations, *WORLD.parties, *WORLD.documents, *WORLD.blueprints}
 SESSION_HEADER = "X-Mock-Session"
-
-
-def body_for(org: str = ORG_A, **fields: Any) -> dict[str, Any]:
-    """A minimal valid create body for `org`: a party only it may bill and one of its documents."""
-    return {
-        "owner_uid": org,
-        "target_party_uid": party_billable_by(org).uid,
-        "document_uid": document_of(org).uid,
-        **fields,
-    }
 
 
 def headers(user: User | None = USER_A, session: str | None = None, **extra: str) -> dict[str, str]:
@@ -114,72 +103,17 @@ def operations() -> list[tuple[str, str, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Mocks: in-process, uvicorn in a thread, `python -m mockserver` in a subprocess.
+# Mocks: in-process, uvicorn in a thread, `python -m mockserver` in a subprocess (tests.servers).
 # ---------------------------------------------------------------------------------------------
 
 
-class MockProcess:
-    """`python -m mockserver --port PORT ARGS…` with stdout and stderr in files of `folder`."""
-
-    def __init__(self, folder: Path, *args: str, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = f"mock-{self.port}-{uuid.uuid4().hex[:6]}"
-        self.stdout_path, self.stderr_path = folder / f"{stem}.out", folder / f"{stem}.err"
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mockserver", "--port", str(self.port), *args],
-                cwd=REPO_ROOT,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    @property
-    def stdout(self) -> str:
-        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
-
-    def answers(self, timeout: float = 60) -> bool:
-        """Wait until it answers (True) or exits (False)."""
-        return wait_until_answers(
-            self.base_url, time.monotonic() + timeout, alive=lambda: self.process.poll() is None
-        )
-
-    def wait_exit(self, timeout: float = 60) -> int:
-        return self.process.wait(timeout=timeout)
-
-    def stop(self, timeout: float = 30, sig: int = signal.SIGTERM) -> int:
-        """Graceful: SIGTERM or SIGINT (uvicorn shuts down, the lifespan writes the state file).
-
-        Uvicorn re-raises the signal once it has shut down, so the exit status is 0 or -sig.
-        """
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-    def kill9(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-
 @pytest.fixture
-def mock_process(tmp_path: Path) -> Iterator[Callable[..., MockProcess]]:
+def mock_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start `python -m mockserver` processes; every one is ended at teardown."""
-    started: list[MockProcess] = []
+    started: list[ServerProcess] = []
 
-    def start(*args: str, port: int | None = None) -> MockProcess:
-        mock = MockProcess(tmp_path / "logs", *args, port=port)
+    def start(*args: str, port: int | None = None) -> ServerProcess:
+        mock = ServerProcess.mock(tmp_path / "logs", *args, port=port)
         started.append(mock)
         return mock
 
@@ -307,12 +241,14 @@ def browser(chromium_path: str, sync_playwright: Any) -> Iterator[Any]:
             launched.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture
