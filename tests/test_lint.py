@@ -1,15 +1,71 @@
-"""The code base stays `ruff` clean; CI runs this with the `dev` extra installed."""
+"""The house rules, enforced in the suite: ruff (lint and format), one-way imports, mypy.
+
+Each test runs the tool exactly as CI and the pre-commit hooks do, on the whole checkout with the
+configuration in `pyproject.toml`, and fails with the tool's own report. They need the `dev`
+extra (`pip install -e '.[dev]'`), which README's test command installs.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+import pytest
+import yaml
+
+from tests.servers import REPO_ROOT
+
+# The tools a `pip install` of the dev extra puts beside this interpreter (the venv's bin/).
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=600)
+
+
+def report(result: subprocess.CompletedProcess[str]) -> str:
+    return f"{' '.join(result.args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
 
 
 def test_ruff_check_is_clean():
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", str(REPO_ROOT)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run(sys.executable, "-m", "ruff", "check", ".")
+    assert result.returncode == 0, report(result)
+
+
+def test_code_is_ruff_formatted():
+    result = run(sys.executable, "-m", "ruff", "format", "--check", ".")
+    assert result.returncode == 0, report(result)
+
+
+def test_imports_run_one_way():
+    """import-linter's contracts (pyproject.toml): `contract` imports neither the mock nor the kit,
+    the kit never imports the mock, the mock never imports the kit."""
+    result = run(str(SCRIPTS / "lint-imports"))
+    assert result.returncode == 0, report(result)
+    assert "0 broken" in result.stdout, report(result)
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    """Every package and the tests, with the `[tool.mypy]` settings (about a minute on 2 cores)."""
+    result = run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, report(result)
+
+
+def test_pre_commit_runs_the_same_checks_from_the_venv():
+    """The pre-commit hooks are local (`language: system`: nothing is fetched) and run these tools."""
+    config = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert {hook["language"] for hook in hooks.values()} == {"system"}
+    expected = {
+        "ruff-check": ["/bin/ruff", " check"],
+        "ruff-format": ["/bin/ruff", " format --check"],
+        "lint-imports": ["/bin/lint-imports"],
+        "mypy": ["/bin/mypy"],
+    }
+    assert hooks.keys() == expected.keys()
+    for hook_id, words in expected.items():
+        assert all(word in hooks[hook_id]["entry"] for word in words), hooks[hook_id]
