@@ -7,6 +7,7 @@ extra (`pip install -e '.[dev]'`), which README's test command installs.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
@@ -69,3 +70,33 @@ def test_pre_commit_runs_the_same_checks_from_the_venv():
     assert hooks.keys() == expected.keys()
     for hook_id, words in expected.items():
         assert all(word in hooks[hook_id]["entry"] for word in words), hooks[hook_id]
+
+
+PACKAGES = ("contract", "mockserver", "conformance")
+NAMED = re.compile(r"`([\w./]+?)(/?)`")
+
+
+def test_architecture_note_names_every_module_and_no_module_that_is_gone():
+    """ARCHITECTURE.md matches the code: each module is named (or its sub-package folder is), and
+    every `something.py` or `folder/` it names exists."""
+    text = (REPO_ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = {match.group(1) + match.group(2) for match in NAMED.finditer(text)}
+    modules = [path for package in PACKAGES for path in (REPO_ROOT / package).rglob("*.py")]
+    left_out = [
+        str(path.relative_to(REPO_ROOT))
+        for path in modules
+        if path.name != "__init__.py"
+        and path.name not in named
+        and not (path.parent.name not in PACKAGES and f"{path.parent.name}/" in named)  # a sub-package
+    ]
+    assert not left_out, f"ARCHITECTURE.md does not name {left_out}"
+    names = {path.name for path in modules} | {f"{path.parent.name}/" for path in modules}
+    gone = [
+        name
+        for name in named
+        if (name.endswith(".py") or name.endswith("/"))
+        and name not in names
+        and not (REPO_ROOT / name).exists()
+        and not any((REPO_ROOT / package / name).exists() for package in PACKAGES)
+    ]
+    assert not gone, f"ARCHITECTURE.md names what does not exist: {gone}"
