@@ -100,3 +100,26 @@ def test_architecture_note_names_every_module_and_no_module_that_is_gone():
         and not any((REPO_ROOT / package / name).exists() for package in PACKAGES)
     ]
     assert not gone, f"ARCHITECTURE.md names what does not exist: {gone}"
+
+
+def test_readme_layout_names_every_module_and_no_file_that_is_gone():
+    """README's layout map is the code's: each module (or its sub-package folder), nothing stale."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Layout\n.*?```\n(.*?)```", readme, re.S)
+    assert block, "README has no layout map"
+    words = set(block.group(1).split())
+    for package in PACKAGES:
+        assert f"{package}/" in words, package
+        for path in (REPO_ROOT / package).rglob("*"):
+            nested = path.parent.name not in PACKAGES
+            if (
+                path.name == "__init__.py"
+                or path.suffix not in (".py", ".yaml")
+                or "__pycache__" in path.parts
+            ):
+                continue
+            assert path.name in words or (nested and f"{path.parent.name}/" in words), path
+    places = [REPO_ROOT, *(REPO_ROOT / p for p in (*PACKAGES, "tests", "benchmarks", "contract/fixtures"))]
+    for word in words:
+        if word.endswith((".py", ".yaml")) or (word.endswith("/") and word[:-1].isidentifier()):
+            assert any((place / word).exists() for place in places), f"README's layout names {word}"
