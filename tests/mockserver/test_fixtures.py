@@ -4,6 +4,9 @@ holds the world the issue asks for."""
 from __future__ import annotations
 
 import copy
+import json
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,10 @@ import yaml
 
 from contract.spec import component_schema, to_json_schema
 from contract.worldfile import world_schema
-from mockserver.__main__ import banner
+from mockserver.__main__ import banner, sample_create
 from mockserver.fixtures import DEFAULT_FIXTURES, FixtureError, load_world
 from tests.mockserver.support import WORLD, create_app, document_of
-from tests.servers import refused_at_start
+from tests.servers import REPO_ROOT, refused_at_start
 
 RAW = yaml.safe_load(DEFAULT_FIXTURES.read_text(encoding="utf-8"))
 ORG0 = RAW["organizations"][0]["uid"]
@@ -286,3 +289,16 @@ def test_the_start_banner_prints_a_priced_sample_and_names_the_control_api():
     assert '"invoice_blueprint_uid"' in text
     assert "http://127.0.0.1:8080/__mock" in text and "--no-control" in text
     assert "__mock" not in banner(WORLD, "http://127.0.0.1:8080", None)
+
+
+def test_readmes_sample_curl_is_the_banners():
+    """README shows what the mock prints at start, so a newcomer can paste either."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- sample-curl -->\n```sh\n(.*?)```", readme, re.S)
+    assert block, "README has no sample-curl block"
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    sample = sample_create(WORLD)
+    assert sample is not None
+    token, body = sample
+    assert f"Authorization: Bearer {token}" in words
+    assert json.loads(words[words.index("-d") + 1]) == body
