@@ -86,7 +86,7 @@ def _enum(old: dict[str, Any], new: dict[str, Any], pointer: str, side: Side) ->
     if before == after:
         return
     if before is None:
-        yield tightened(where, side, "enum-added", f"values restricted to {_quote(after)}")
+        yield tightened(where, side, "enum-added", f"values restricted to {_quote(after or [])}")
     elif after is None:
         yield loosened(where, side, "enum-removed", "enum restriction removed")
     else:
