@@ -82,10 +82,14 @@ _OAS_ONLY_KEYWORDS = frozenset(
 
 
 def to_json_schema(schema: Any) -> Any:
-    """An inlined OpenAPI 3.0 schema as plain JSON Schema (draft 4 keywords).
+    """An inlined OpenAPI 3.0 schema as plain JSON Schema (draft 4 keywords), with 3.0.3's meaning.
 
-    OpenAPI 3.0's `nullable: true` has no JSON Schema keyword: it becomes `null` added to `type`
-    (and to `enum`), or an `anyOf` with `{type: null}` where the schema has no `type` of its own.
+    OpenAPI 3.0.3's `nullable: true` "adds null to the allowed types specified by the type
+    keyword, only if type is explicitly defined within the same Schema Object"; every other
+    keyword keeps its meaning. So it becomes `null` added to `type` and nothing else: an `enum`
+    refuses `null` unless it lists it, an `allOf` whose branches refuse `null` still does, and a
+    schema without `type` accepts every value, `null` included, with or without `nullable`.
+    (`spec check` refuses the last two spellings, which tools read differently.)
     """
     if isinstance(schema, list):
         return [to_json_schema(item) for item in schema]
@@ -101,13 +105,8 @@ def to_json_schema(schema: Any) -> Any:
             converted[key] = to_json_schema(value)
         else:
             converted[key] = value
-    if schema.get("nullable") is True:
-        if "type" in converted:
-            converted["type"] = [converted["type"], "null"]
-            if "enum" in converted:
-                converted["enum"] = [*converted["enum"], None]
-        elif any(key in converted for key in ("allOf", "anyOf", "oneOf", "enum")):
-            converted = {"anyOf": [{"type": "null"}, converted]}
+    if schema.get("nullable") is True and "type" in converted:
+        converted["type"] = [converted["type"], "null"]
     return converted
 
 

@@ -45,6 +45,20 @@ def preferences(header_values: list[str]) -> dict[str, str]:
     return found
 
 
+def documented_headers(response: dict[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
+    """Each documented header of a response with its documented example.
+
+    `WWW-Authenticate: Bearer` on a 401, `Retry-After: 60` on a 429: a canned answer carries the
+    headers the contract promises with it, not only its body.
+    """
+    found = []
+    for name, header in response.get("headers", {}).items():
+        example = header.get("example", header.get("schema", {}).get("example"))
+        if example is not None:
+            found.append((name.lower().encode(), str(example).encode()))
+    return tuple(found)
+
+
 def canned_responses(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per operationId: `codes` {status: Canned (first example)} and `examples` {name: Canned}."""
     table: dict[str, dict[str, Any]] = {}
@@ -56,11 +70,7 @@ def canned_responses(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 continue
             status = int(status_text)
             response = inline_refs(spec, response)
-            headers = (
-                ((b"www-authenticate", b"Bearer"),)
-                if "WWW-Authenticate" in response.get("headers", {})
-                else ()
-            )
+            headers = documented_headers(response)
             media = response.get("content", {}).get("application/json", {})
             named = {name: ex["value"] for name, ex in media.get("examples", {}).items() if "value" in ex}
             for name, value in named.items():

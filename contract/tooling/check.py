@@ -19,6 +19,7 @@ from contract.tooling.handlers import DEFAULT_HANDLER_MODULE, check_handlers
 from contract.tooling.links import check_links
 from contract.tooling.model import Problem, Tally
 from contract.tooling.policy import check_error_responses, check_security
+from contract.tooling.portability import check_portability
 from contract.tooling.unused import check_unused
 from contract.tooling.validity import reference_problems, validity_problems
 
@@ -41,6 +42,7 @@ class CheckReport:
 def semantic_checks(handler_module: str = DEFAULT_HANDLER_MODULE) -> list[Check]:
     """The checks that need a valid document, each independent of the others."""
     return [
+        check_portability,
         check_examples,
         check_links,
         check_security,

@@ -66,7 +66,14 @@ def _type(old: dict[str, Any], new: dict[str, Any], pointer: str, side: Side) ->
 
 
 def _nullable(old: dict[str, Any], new: dict[str, Any], pointer: str, side: Side) -> Iterator[Change]:
-    before, after = bool(old.get("nullable")), bool(new.get("nullable"))
+    """`nullable` compared where it means something: OpenAPI 3.0.3 gives it meaning only beside `type`.
+
+    A schema without `type` accepts `null` with or without `nullable`, and a `type` appearing or
+    vanishing is reported by `_type`; so only a change between two typed schemas is a change.
+    """
+    if "type" not in old or "type" not in new:
+        return
+    before, after = old.get("nullable") is True, new.get("nullable") is True
     if after and not before:
         yield loosened(join(pointer, "nullable"), side, "nullable-added", "made nullable (null now allowed)")
     elif before and not after:
@@ -79,7 +86,7 @@ def _enum(old: dict[str, Any], new: dict[str, Any], pointer: str, side: Side) ->
     if before == after:
         return
     if before is None:
-        yield tightened(where, side, "enum-added", f"values restricted to {_quote(after)}")
+        yield tightened(where, side, "enum-added", f"values restricted to {_quote(after or [])}")
     elif after is None:
         yield loosened(where, side, "enum-removed", "enum restriction removed")
     else:

@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from contract.spec import iter_examples, load_spec
+from contract.spec import compile_validator, iter_examples, load_spec
 from contract.tooling.examples import example_errors
 
 
@@ -35,6 +35,8 @@ def test_spec_carries_the_documented_examples():
         "UnprocessableInvoice",
         "InvalidQuery",
         "InvoiceNotFound",
+        "KeyLacksPermission",
+        "TooManyRequests",
     }
     for name in error_statuses:
         assert f"#/components/responses/{name}/content/application~1json/example" in pointers, name
@@ -73,5 +75,29 @@ def test_error_examples_carry_their_own_status(spec):
                 "UnsupportedMediaType": 415,
                 "UnprocessableInvoice": 422,
                 "InvalidQuery": 422,
+                "KeyLacksPermission": 403,
+                "TooManyRequests": 429,
             }[pointer.split("/")[3]]
             assert value["status_code"] == response_status, pointer
+
+
+# OpenAPI 3.0.3: `nullable: true` adds null to `type`'s types, only beside `type`; other keywords
+# keep refusing null. (schema, value, valid?) — both validators must agree with each row.
+NULLABLE_SEMANTICS = [
+    ({"type": "string", "nullable": True}, None, True),
+    ({"type": "string"}, None, False),
+    ({}, None, True),  # no `type`: any JSON value, null included
+    ({"description": "any"}, "NET_30", True),
+    ({"nullable": True}, "NET_30", True),  # `nullable` without `type` means nothing (spec check refuses it)
+    ({"type": "string", "nullable": True, "enum": ["a"]}, None, False),  # the enum still refuses null
+    ({"type": "string", "nullable": True, "enum": ["a", None]}, None, True),
+    ({"nullable": True, "allOf": [{"type": "object"}]}, None, False),
+    ({"type": "object", "nullable": True, "allOf": [{"type": "object"}]}, None, False),
+]
+
+
+@pytest.mark.parametrize(("schema", "value", "valid"), NULLABLE_SEMANTICS)
+def test_examples_and_compiled_validators_read_nullable_as_oas_3_0_3(schema, value, valid):
+    """`spec check`'s example validator and the mock's compiled validators agree on null."""
+    assert (example_errors(schema, value) == []) is valid
+    assert compile_validator(schema).is_valid(value) is valid

@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import importlib
 import json
 import os
@@ -22,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -33,7 +32,8 @@ import pytest
 import mockserver.app
 from contract.spec import inline_refs, iter_operations, load_spec, operation
 from mockserver.fixtures import User
-from tests.servers import ServerProcess, free_port, serve  # noqa: F401  (free_port: re-exported)
+from tests.servers import ServerProcess, free_port, serve, wait_until_answers  # noqa: F401  (free_port: re-exported)
+from tests.toolchains import npm_packages, require_on_path
 from tests.world import (  # noqa: F401  (re-exported: the frontend tests import them from here)
     MINIMAL,
     NOW,
@@ -282,57 +282,13 @@ TS_PACKAGES = {
     "typescript": "5.9.3",
     "tsx": "4.23.15",
 }
-TS_CACHE_ROOT = Path(tempfile.gettempdir()) / "invoice-kit-ts-cache"
-
-
-def _node_version() -> str:
-    result = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False, timeout=60)
-    return result.stdout.strip()
-
-
-def _install_ts_packages(target: Path) -> Path:
-    """`npm install` the pinned packages once into `target` (a cache keyed by versions); SKIP on failure."""
-    ready = target / ".ready"
-    if ready.exists():
-        return target
-    TS_CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(TS_CACHE_ROOT / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another run installing the same key: wait for it
-        if ready.exists():
-            return target
-        partial = TS_CACHE_ROOT / f"{target.name}.partial-{os.getpid()}"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
-        (partial / "package.json").write_text(
-            json.dumps({"name": "invoice-kit-ts-cache", "private": True, "type": "module"}), encoding="utf-8"
-        )
-        specs = [f"{name}@{version}" for name, version in TS_PACKAGES.items()]
-        command = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *specs]
-        try:
-            result = subprocess.run(
-                command, cwd=partial, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired:
-            shutil.rmtree(partial, ignore_errors=True)
-            pytest.skip(f"{' '.join(command)} took over {INSTALL_TIMEOUT} s")
-        if result.returncode != 0:
-            shutil.rmtree(partial, ignore_errors=True)
-            pytest.skip(f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stderr)}")
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
-        ready.write_text(json.dumps(TS_PACKAGES), encoding="utf-8")
-    return target
 
 
 @pytest.fixture(scope="session")
 def ts_packages() -> Path:
     """A folder whose node_modules holds the pinned packages; SKIP if node or npm is missing."""
-    missing = [tool for tool in ("node", "npm", "npx") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"not on PATH: {', '.join(missing)} (needed for the TypeScript client test)")
-    key_source = json.dumps({"packages": TS_PACKAGES, "node": _node_version().split(".")[0]}, sort_keys=True)
-    key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
-    return _install_ts_packages(TS_CACHE_ROOT / key)
+    require_on_path("npx", purpose="the TypeScript client test")
+    return npm_packages(TS_PACKAGES, "the TypeScript client test")
 
 
 @pytest.fixture

@@ -130,6 +130,33 @@ BROKEN: list[tuple[str, Callable[[Spec], Any], list[str]]] = [
         ["#/components/schemas/Cents/type"],
     ),
     (
+        # OpenAPI 3.0.3: `nullable` only has meaning beside `type`; Prism, Redocly, Spectral and
+        # Specmatic refuse it (the bug of issue 9, in InvoiceFieldInput.value and InvoiceFieldValue.value).
+        "nullable without type",
+        lambda s: s["components"]["schemas"]["InvoiceFieldInput"]["properties"]["value"].update(
+            nullable=True
+        ),
+        ["#/components/schemas/InvoiceFieldInput/properties/value/nullable"],
+    ),
+    (
+        "nullable without type in a parameter schema",
+        lambda s: (
+            s["paths"]["/api/invoices"]["get"]["parameters"][0]["schema"].pop("type")
+            and s["paths"]["/api/invoices"]["get"]["parameters"][0]["schema"].update(nullable=True)
+        ),
+        [f"{LIST}/parameters/0/schema/nullable"],
+    ),
+    (
+        "nullable enum without null",
+        lambda s: s["components"]["schemas"]["Party"]["properties"]["role"].update(nullable=True),
+        ["#/components/schemas/Party/properties/role/enum"],
+    ),
+    (
+        "keywords beside $ref",
+        lambda s: s["components"]["schemas"]["Invoice"]["properties"]["uid"].update(nullable=True),
+        ["#/components/schemas/Invoice/properties/uid"],
+    ),
+    (
         "dangling $ref",
         lambda s: s["components"]["schemas"]["Invoice"]["properties"]["uid"].update(
             {"$ref": "#/components/schemas/Uuid"}

@@ -115,9 +115,9 @@ EDITS = [
     Edit(
         "response status added",
         lambda s: s["paths"]["/api/invoices"]["get"]["responses"].update(
-            {"403": {"$ref": "#/components/responses/Forbidden"}}
+            {"409": {"$ref": "#/components/responses/DuplicateInvoiceNumber"}}
         ),
-        [(f"{LIST}/responses/403", RESPONSE, FINE)],
+        [(f"{LIST}/responses/409", RESPONSE, FINE)],
     ),
     Edit(
         "response header removed",
@@ -235,6 +235,28 @@ EDITS = [
         "request type changed",
         lambda s: request_properties(s)["currency"].update(type="integer"),
         [(f"{BODY}/properties/currency/type", REQUEST, BREAKING)],
+    ),
+    Edit(
+        # OpenAPI 3.0.3: `nullable` only has meaning beside `type`; without one it changes nothing.
+        "nullable without type removed",
+        lambda s: None,
+        [],
+        edit_old=lambda s: schemas(s)["InvoiceFieldInput"]["properties"]["value"].update(nullable=True),
+    ),
+    Edit(
+        "nullable without type added",
+        lambda s: schemas(s)["InvoiceFieldValue"]["properties"]["value"].update(nullable=True),
+        [],
+    ),
+    Edit(
+        # The per_page default went from 20 to 10 (the reference's sibling lists): a list request
+        # without per_page now gets fewer items, so clients relying on 20 break.
+        "query parameter default changed",
+        lambda s: None,
+        [(f"{LIST}/parameters/1/schema/default", REQUEST, BREAKING)],
+        edit_old=lambda s: next(p for p in list_parameters(s) if p["name"] == "per_page")["schema"].update(
+            default=20
+        ),
     ),
     Edit(
         "request nullable removed",
