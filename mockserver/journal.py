@@ -89,6 +89,8 @@ class Journal:
         self._in_flight: Group | None = None  # being committed
         self._jobs: queue.SimpleQueue[Group | Callable[[], None] | None] = queue.SimpleQueue()
         self._connection: sqlite3.Connection | None = None
+        # Test seam: called with every connection the writer opens (e.g. to set a size limit).
+        self.on_connect: Callable[[sqlite3.Connection], None] | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._write_forever, name="state-file-writer", daemon=True)
         self._thread.start()
@@ -209,7 +211,10 @@ class Journal:
 
     def _connection_or_open(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = persistence.connect(self.path)
+            connection = persistence.connect(self.path)
+            if self.on_connect is not None:
+                self.on_connect(connection)
+            self._connection = connection
         return self._connection
 
     def _commit(self, changes: list[Change]) -> str | None:
@@ -218,9 +223,8 @@ class Journal:
             connection = self._connection_or_open()
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for change in changes:
-                    for sql, parameters in change.statements:
-                        connection.execute(sql, parameters)
+                for sql, parameters in persistence.batched([c.statements for c in changes]):
+                    connection.execute(sql, parameters)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:

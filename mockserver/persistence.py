@@ -247,21 +247,58 @@ def _clock_text(clock: datetime | None) -> str | None:
     return clock.isoformat() if clock is not None else None  # isoformat() reads back for any datetime
 
 
+CREATE_SESSION = "INSERT INTO sessions (name, clock) VALUES {rows} ON CONFLICT (name) DO NOTHING"
+CREATE_INVOICE = "INSERT INTO invoices (session, invoice) VALUES {rows}"
+CREATE_NUMBERS = (
+    "INSERT INTO numbers (session, owner_uid, next_sequence) VALUES {rows} "
+    "ON CONFLICT (session, owner_uid) DO UPDATE SET next_sequence = excluded.next_sequence"
+)
+_CREATES = (CREATE_SESSION, CREATE_INVOICE, CREATE_NUMBERS)
+ROWS_PER_STATEMENT = 500  # well under SQLite's 32,766 bound variables per statement
+
+
+def _values(template: str, rows: list[tuple[Any, ...]]) -> Statement:
+    placeholders = "(" + ", ".join("?" * len(rows[0])) + ")"
+    sql = template.format(rows=", ".join([placeholders] * len(rows)))
+    return sql, tuple(value for row in rows for value in row)
+
+
 def created(session: str, clock: datetime | None, invoice: Invoice, next_sequence: int) -> list[Statement]:
     # ensure_ascii: plain ASCII text, whatever the body held (lone surrogates included).
     text = json.dumps(asdict(invoice), separators=(",", ":"), ensure_ascii=True)
     return [
-        (
-            "INSERT INTO sessions (name, clock) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (session, _clock_text(clock)),
-        ),
-        ("INSERT INTO invoices (session, invoice) VALUES (?, ?)", (session, text)),
-        (
-            "INSERT INTO numbers (session, owner_uid, next_sequence) VALUES (?, ?, ?) "
-            "ON CONFLICT (session, owner_uid) DO UPDATE SET next_sequence = excluded.next_sequence",
-            (session, invoice.owner_uid, next_sequence),
-        ),
+        (CREATE_SESSION, (session, _clock_text(clock))),
+        (CREATE_INVOICE, (session, text)),
+        (CREATE_NUMBERS, (session, invoice.owner_uid, next_sequence)),
     ]
+
+
+def batched(changes: list[list[Statement]]) -> list[Statement]:
+    """The statements of `changes` in order, each run of consecutive creates as 3 multi-row inserts.
+
+    Fewer statements per commit: the writer thread gives up and retakes the GIL at every
+    statement, and under load every retake waits for the event loop's thread to yield.
+    """
+    out: list[Statement] = []
+    run: list[list[Statement]] = []
+
+    def flush() -> None:
+        for index, template in enumerate(_CREATES):
+            rows = [change[index][1] for change in run]
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                out.append(_values(template, rows[start : start + ROWS_PER_STATEMENT]))
+        run.clear()
+
+    for change in changes:
+        if tuple(sql for sql, _ in change) == _CREATES:
+            run.append(change)
+            continue
+        if run:
+            flush()
+        out.extend(change)
+    if run:
+        flush()
+    return out
 
 
 def clock_set(session: str, clock: datetime | None) -> list[Statement]:
