@@ -93,7 +93,7 @@ def create_file(path: Path) -> None:
         os.chmod(temporary, 0o644)  # mkstemp's 0600 would make the state unreadable to other users
         connection = connect(temporary)
         try:
-            connection.executescript(SCHEMA)
+            connection.executescript(SCHEMA + CHANGES_SCHEMA)
             connection.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("format", FORMAT), ("version", str(VERSION))],
@@ -240,89 +240,82 @@ def check_references(invoice: Invoice, world: World, where: str) -> None:
         )
 
 
-# --- the SQL of each change ---------------------------------------------------------------------
+# --- the row of each change ---------------------------------------------------------------------
+#
+# A change is one row inserted into the view `changes`; its triggers apply it to the tables. A
+# group of changes is then *one* multi-row INSERT, committed by itself (autocommit): one
+# statement, one transaction, one fsync, and one release of the GIL by the writer thread, which
+# under load must wait for the event loop's thread each time it takes the GIL back.
+
+CHANGES_SCHEMA = """
+CREATE VIEW changes (kind, session, body, owner_uid, next_sequence, clock) AS
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE TRIGGER apply_create INSTEAD OF INSERT ON changes WHEN NEW.kind = 'create' BEGIN
+    INSERT OR IGNORE INTO sessions (name, clock) VALUES (NEW.session, NEW.clock);
+    INSERT INTO invoices (session, invoice) VALUES (NEW.session, NEW.body);
+    INSERT OR REPLACE INTO numbers (session, owner_uid, next_sequence)
+        VALUES (NEW.session, NEW.owner_uid, NEW.next_sequence);
+END;
+CREATE TRIGGER apply_clock INSTEAD OF INSERT ON changes WHEN NEW.kind = 'clock' BEGIN
+    INSERT OR REPLACE INTO sessions (name, clock) VALUES (NEW.session, NEW.clock);
+END;
+CREATE TRIGGER apply_reset_session INSTEAD OF INSERT ON changes WHEN NEW.kind = 'reset_session' BEGIN
+    DELETE FROM invoices WHERE session = NEW.session;
+    DELETE FROM numbers WHERE session = NEW.session;
+    DELETE FROM sessions WHERE name = NEW.session;
+END;
+CREATE TRIGGER apply_reset_all INSTEAD OF INSERT ON changes
+    WHEN NEW.kind IN ('reset_all', 'fixtures') BEGIN
+    DELETE FROM invoices;
+    DELETE FROM numbers;
+    DELETE FROM sessions;
+END;
+CREATE TRIGGER apply_fixtures INSTEAD OF INSERT ON changes WHEN NEW.kind = 'fixtures' BEGIN
+    INSERT OR REPLACE INTO fixtures (id, document) VALUES (1, NEW.body);
+END;
+"""
+
+Row = tuple[str | None, str | None, str | None, str | None, int | None, str | None]
+_FILLER: Row = (None, None, None, None, None, None)  # a row no trigger applies
+# Statements of these sizes only (padded with filler rows): SQLite's statement cache keeps them
+# prepared. 6 x 4096 bound variables stays under SQLite's bound of 32,766 per statement.
+ROW_BUCKETS = (1, 8, 64, 512, 4096)
+
+
+def insert_statements(rows: list[Row]) -> list[Statement]:
+    """The multi-row INSERTs that apply `rows` in order (one, unless a group is very large)."""
+    statements: list[Statement] = []
+    for start in range(0, len(rows), ROW_BUCKETS[-1]):
+        chunk = rows[start : start + ROW_BUCKETS[-1]]
+        size = next(bucket for bucket in ROW_BUCKETS if bucket >= len(chunk))
+        padded = chunk + [_FILLER] * (size - len(chunk))
+        sql = "INSERT INTO changes VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * size)
+        statements.append((sql, tuple(value for row in padded for value in row)))
+    return statements
 
 
 def _clock_text(clock: datetime | None) -> str | None:
     return clock.isoformat() if clock is not None else None  # isoformat() reads back for any datetime
 
 
-CREATE_SESSION = "INSERT INTO sessions (name, clock) VALUES {rows} ON CONFLICT (name) DO NOTHING"
-CREATE_INVOICE = "INSERT INTO invoices (session, invoice) VALUES {rows}"
-CREATE_NUMBERS = (
-    "INSERT INTO numbers (session, owner_uid, next_sequence) VALUES {rows} "
-    "ON CONFLICT (session, owner_uid) DO UPDATE SET next_sequence = excluded.next_sequence"
-)
-_CREATES = (CREATE_SESSION, CREATE_INVOICE, CREATE_NUMBERS)
-ROWS_PER_STATEMENT = 500  # well under SQLite's 32,766 bound variables per statement
-
-
-def _values(template: str, rows: list[tuple[Any, ...]]) -> Statement:
-    placeholders = "(" + ", ".join("?" * len(rows[0])) + ")"
-    sql = template.format(rows=", ".join([placeholders] * len(rows)))
-    return sql, tuple(value for row in rows for value in row)
-
-
-def created(session: str, clock: datetime | None, invoice: Invoice, next_sequence: int) -> list[Statement]:
+def created(session: str, clock: datetime | None, invoice: Invoice, next_sequence: int) -> Row:
     # ensure_ascii: plain ASCII text, whatever the body held (lone surrogates included).
     text = json.dumps(asdict(invoice), separators=(",", ":"), ensure_ascii=True)
-    return [
-        (CREATE_SESSION, (session, _clock_text(clock))),
-        (CREATE_INVOICE, (session, text)),
-        (CREATE_NUMBERS, (session, invoice.owner_uid, next_sequence)),
-    ]
+    return ("create", session, text, invoice.owner_uid, next_sequence, _clock_text(clock))
 
 
-def batched(changes: list[list[Statement]]) -> list[Statement]:
-    """The statements of `changes` in order, each run of consecutive creates as 3 multi-row inserts.
-
-    Fewer statements per commit: the writer thread gives up and retakes the GIL at every
-    statement, and under load every retake waits for the event loop's thread to yield.
-    """
-    out: list[Statement] = []
-    run: list[list[Statement]] = []
-
-    def flush() -> None:
-        for index, template in enumerate(_CREATES):
-            rows = [change[index][1] for change in run]
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                out.append(_values(template, rows[start : start + ROWS_PER_STATEMENT]))
-        run.clear()
-
-    for change in changes:
-        if tuple(sql for sql, _ in change) == _CREATES:
-            run.append(change)
-            continue
-        if run:
-            flush()
-        out.extend(change)
-    if run:
-        flush()
-    return out
+def clock_set(session: str, clock: datetime | None) -> Row:
+    return ("clock", session, None, None, None, _clock_text(clock))
 
 
-def clock_set(session: str, clock: datetime | None) -> list[Statement]:
-    return [
-        (
-            "INSERT INTO sessions (name, clock) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET clock = excluded.clock",
-            (session, _clock_text(clock)),
-        )
-    ]
+def session_reset(session: str) -> Row:
+    return ("reset_session", session, None, None, None, None)
 
 
-def session_reset(session: str) -> list[Statement]:
-    return [
-        ("DELETE FROM invoices WHERE session = ?", (session,)),
-        ("DELETE FROM numbers WHERE session = ?", (session,)),
-        ("DELETE FROM sessions WHERE name = ?", (session,)),
-    ]
+def all_reset() -> Row:
+    return ("reset_all", None, None, None, None, None)
 
 
-def all_reset() -> list[Statement]:
-    return [("DELETE FROM invoices", ()), ("DELETE FROM numbers", ()), ("DELETE FROM sessions", ())]
-
-
-def fixtures_replaced(document: dict[str, Any]) -> list[Statement]:
+def fixtures_replaced(document: dict[str, Any]) -> Row:
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
-    return [*all_reset(), ("INSERT OR REPLACE INTO fixtures (id, document) VALUES (1, ?)", (text,))]
+    return ("fixtures", None, text, None, None, None)

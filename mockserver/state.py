@@ -24,7 +24,7 @@ from mockserver.clock import Clock
 from mockserver.errors import ApiError
 from mockserver.fixtures import World
 from mockserver.journal import Journal
-from mockserver.persistence import Statement
+from mockserver.persistence import Row
 from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore, Quota
 
 DEFAULT_SESSION = "default"
@@ -92,9 +92,9 @@ class Sessions:
     def max_invoices(self) -> int:
         return self.quota.limit
 
-    def _record(self, statements: list[Statement], undo: Any) -> None:
+    def _record(self, row: Row, undo: Any) -> None:
         if self.journal is not None:
-            self.journal.record(statements, undo)
+            self.journal.record(row, undo)
 
     def new_state(self, name: str, clock: datetime | None = None, *, fresh: bool = True) -> MockState:
         """A session from the fixtures (`fresh`: its clock as at start), its creates journaled."""
