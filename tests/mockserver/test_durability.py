@@ -10,6 +10,7 @@ or disk is full") through the writer's connection, then lifts the limit.
 from __future__ import annotations
 
 import random
+import resource
 import sqlite3
 import threading
 import time
@@ -120,6 +121,42 @@ def test_kill_9_never_loses_an_acknowledged_create(tmp_path):
         assert not missing, f"round {round_number}: {len(missing)} acknowledged creates lost"
     print(f"kill -9 rounds: {KILL_ROUNDS}, acknowledged: {len(acknowledged)}, lost: {sum(lost_per_round)}")
     assert len(acknowledged) >= 40 * KILL_ROUNDS
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit(2)")
+def test_a_real_write_error_in_a_real_process_is_503_and_restart_keeps_exactly_the_acknowledged(
+    tmp_path,
+):
+    """The mock's own file-size limit (RLIMIT_FSIZE, set from outside with prlimit) makes the
+    kernel refuse to extend the log (EFBIG): a genuine I/O error under SQLite."""
+    state = tmp_path / "state.db"
+    mock = MockProcess(tmp_path / "logs", "--state-file", str(state))
+    try:
+        assert mock.answers(READY_SECONDS), mock.stderr
+        with httpx.Client(base_url=mock.base_url, timeout=30) as http:
+            acknowledged = [created(http, body_for())["uid"] for _ in range(5)]
+            log_size = (tmp_path / "state.db-wal").stat().st_size
+            resource.prlimit(mock.process.pid, resource.RLIMIT_FSIZE, (log_size, resource.RLIM_INFINITY))
+            refused = _create(http)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["status"] == "error"
+            health = _health(http)
+            assert health["ok"] is False and "I/O" in health["state_file"]["last_error"], health
+            assert health["invoices"]["stored"] == 5
+            unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+            resource.prlimit(mock.process.pid, resource.RLIMIT_FSIZE, unlimited)
+            acknowledged += [created(http, body_for())["uid"] for _ in range(3)]
+            assert _health(http)["ok"] is True
+        assert "cannot write the state file" in mock.stderr, "the reason is logged"
+    finally:
+        mock.kill9()
+    again = MockProcess(tmp_path / "logs", "--state-file", str(state))
+    try:
+        assert again.answers(READY_SECONDS), again.stderr
+        assert uids_of_dump(again.base_url) == acknowledged
+    finally:
+        again.kill9()
 
 
 def _create(http: httpx.Client, session: str | None = None) -> httpx.Response:
