@@ -34,7 +34,7 @@ READY_SECONDS = 60  # bounded waits: a mock that does not answer by then fails t
 def uids_of_dump(base_url: str, session: str | None = None) -> list[str]:
     """Every invoice uid of a session, page by page through the paginated dump."""
     uids: list[str] = []
-    url: str | None = f"{CONTROL}/invoices?per_page=1000"
+    url: str | None = f"{CONTROL}/invoices?per_page=200"
     with httpx.Client(base_url=base_url, timeout=30) as http:
         while url is not None:
             response = http.get(url, headers={"X-Mock-Session": session} if session else {})
@@ -268,7 +268,7 @@ def test_reset_clock_and_fixtures_are_durable_and_restart_restores_them(tmp_path
 def uids_of_dump_client(client: Any, session: str | None = None) -> list[str]:
     response = client.get(
         f"{CONTROL}/invoices",
-        params={"per_page": 1000},
+        params={"per_page": 200},
         headers={"X-Mock-Session": session} if session else {},
     )
     assert response.status_code == 200, response.text
@@ -371,7 +371,7 @@ def test_the_dump_is_paginated(make_client):
     assert (seen, pages) == (uids, 3)
     past = client.get(f"{CONTROL}/invoices", params={"page": 9, "per_page": 3}).json()
     assert past["data"] == [] and past["_links"]["next"] is None
-    for bad in ({"per_page": 0}, {"per_page": 1001}, {"page": 0}):
+    for bad in ({"per_page": 0}, {"per_page": 201}, {"page": 0}):
         refused = client.get(f"{CONTROL}/invoices", params=bad)
         assert refused.status_code in (400, 422) and refused.json()["status"] == "error", refused.text
 
