@@ -157,7 +157,10 @@ class Journal:
             return
         for undone in reversed(failed):
             for change in reversed(undone.changes):
-                change.undo()
+                try:
+                    change.undo()
+                except Exception:  # an undo that fails must not leave the requests waiting
+                    logger.exception("could not undo a change the state file refused")
         count = sum(len(g.changes) for g in failed)
         logger.error(
             "cannot write the state file %s: %s (%d changes refused and undone)", self.path, error, count
@@ -209,6 +212,9 @@ class Journal:
     # --- the writer thread -------------------------------------------------------------------
 
     def _commit_now(self, change: Change) -> None:
+        if not self._thread.is_alive():
+            change.undo()
+            raise WriteFailed("the state file's writer thread has stopped; restart the mock")
         done: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._jobs.put(lambda: done.put(self._commit([change])))
         error = done.get(timeout=60)
