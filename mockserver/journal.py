@@ -9,7 +9,8 @@ changed nothing (every read) never waits.
 
 When a commit fails (disk full, a read-only file, …) its group, and the group that gathered on
 top of it, are undone in memory, newest change first, and their requests get 503 in the
-envelope: nothing that is not on disk was acknowledged, or is kept. The reason is logged and
+envelope: nothing that is not on disk was acknowledged, or is kept. (Reads do not wait, so a
+read may see a change while its commit is under way; if the commit fails, the change goes.) The reason is logged and
 shown by `GET /__mock/health`; the next group tries again, so the mock recovers by itself when
 the cause goes away. The writer catches every failure of a commit, so it cannot die silently;
 should its thread be gone, every change is refused with that reason.
