@@ -1,19 +1,19 @@
 """Group commit: every state change is in the state file, fsync'd, before its request is answered.
 
-Handlers change the in-memory sessions (the serving copy) at once and `record` the change's SQL
-here with a way to undo it. All the changes recorded during one turn of the event loop form a
-*group*; one writer thread commits each group as one SQLite transaction (`synchronous=FULL`:
-fsync'd), at most one group at a time, while the next group gathers. `DurableAcks` holds back
-the answer of a request that recorded changes until their group is committed; a request that
-changed nothing (every read) never waits.
+Handlers change the in-memory sessions (the serving copy) at once and `record` the change (its
+row for the state file, `mockserver.persistence`) here with a way to undo it. All the changes
+recorded during one turn of the event loop form a *group*; one writer thread commits each group
+as one SQLite transaction (`synchronous=FULL`: fsync'd), at most one group at a time, while the
+next group gathers. `DurableAcks` holds back the answer of a request that recorded changes
+until their group is committed; a request that changed nothing (every read) never waits.
 
 When a commit fails (disk full, a read-only file, …) its group, and the group that gathered on
 top of it, are undone in memory, newest change first, and their requests get 503 in the
 envelope: nothing that is not on disk was acknowledged, or is kept. (Reads do not wait, so a
-read may see a change while its commit is under way; if the commit fails, the change goes.) The reason is logged and
-shown by `GET /__mock/health`; the next group tries again, so the mock recovers by itself when
-the cause goes away. The writer catches every failure of a commit, so it cannot die silently;
-should its thread be gone, every change is refused with that reason.
+read may see a change while its commit is under way; if the commit fails, the change goes.)
+The reason is logged and shown by `GET /__mock/health`; the next group tries again, so the mock
+recovers by itself when the cause goes away. The writer catches every failure of a commit, so
+it cannot die silently; should its thread be gone, every change is refused with that reason.
 """
 
 from __future__ import annotations
