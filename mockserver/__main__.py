@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-invoices",
         type=int,
         default=DEFAULT_MAX_INVOICES,
-        help="invoices kept before creates are refused with 507 (default: %(default)s)",
+        help="invoices kept across all sessions before creates are refused with 507 (default: %(default)s)",
     )
     parser.add_argument(
         "--cors-origin",
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-file",
         default=None,
         metavar="PATH",
-        help="keep invoices across restarts in PATH (written atomically after changes)",
+        help="keep the state in PATH, an SQLite database: every change answered 2xx is fsync'd first",
     )
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]

@@ -23,15 +23,15 @@ from connexion.resolver import RelativeResolver
 
 from contract.spec import default_spec_path, load_spec
 from mockserver import auth, error_handlers, rules
+from mockserver.acks import DurableAcks
 from mockserver.dispatch import MockApp
 from mockserver.fixtures import load_world
 from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi
-from mockserver.persistence import StateFile
-from mockserver.persistence import load as load_state
 from mockserver.request_log import RequestLog, RequestLogMiddleware
 from mockserver.runtime import Runtime
 from mockserver.scenarios import ScenarioMiddleware, canned_responses
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
+from mockserver.state_file import open_state_file
 from mockserver.store import DEFAULT_MAX_INVOICES
 from mockserver.validation import PrecompiledRequestValidationMiddleware
 
@@ -73,6 +73,8 @@ def middleware_stack(
     ]
     if validate_responses:
         stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
+    if runtime.sessions.journal is not None:  # --state-file: answers wait for their changes' commit
+        stack.insert(stack.index(ExceptionMiddleware), partial(DurableAcks, journal=runtime.sessions.journal))
     if cors_origins:
         cors = partial(
             CrossOriginOnly,
@@ -116,18 +118,15 @@ def create_app(
         start_clock=clock,
     )
     runtime = Runtime(sessions, RequestLog())
-    persistence = None
-    if state_file is not None:
-        load_state(Path(state_file), sessions)
-        persistence = StateFile(Path(state_file), sessions)
+    persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        if persistence is None:
+        try:
             yield
-            return
-        async with persistence.running():
-            yield
+        finally:
+            if persistence is not None:
+                await persistence.aclose()  # the changes under way are committed, the file closed
 
     app = MockApp(
         __name__,

@@ -189,9 +189,7 @@ def create_invoice(
             409, "/invoice_number", f"{duplicate.number} is already used by this organization", "duplicate"
         ) from None
     except StoreFull as full:
-        raise ApiError(
-            507, f"The mock's store is full ({full.limit} invoices): restart it or raise --max-invoices."
-        ) from None
+        raise ApiError(507, full.message) from None
 
 
 def can_see(user: User, invoice: Invoice) -> bool:

@@ -3,11 +3,15 @@
 A session is a separate namespace of invoices (and clock) selected by the `X-Mock-Session`
 header, created on first use from the fixtures, so parallel test runs never see each other's
 data. Requests without the header share the `default` session.
+
+Every change of state goes through here (or the store's `create`): with a state file, each is
+recorded in the journal with the SQL that makes it durable and a way to undo it, should the
+commit fail. Sessions that were only looked at are not saved: an empty session is the same as
+one not yet used.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -15,10 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from contract.spec import inline_refs, operation, property_defaults, request_body_schema
+from mockserver import persistence
 from mockserver.clock import Clock
 from mockserver.errors import ApiError
 from mockserver.fixtures import World
-from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore
+from mockserver.journal import Journal
+from mockserver.persistence import Row
+from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore, Quota
 
 DEFAULT_SESSION = "default"
 SESSION_HEADER = "x-mock-session"
@@ -53,8 +60,15 @@ class MockState:
     defaults: SpecDefaults
 
 
+def fixed_instant(clock: Clock) -> datetime | None:
+    return clock.now() if clock.is_fixed else None
+
+
 class Sessions:
-    """The sessions of one mock; thread-safe; at most `max_sessions` named ones besides `default`."""
+    """The sessions of one mock; thread-safe; at most `max_sessions` named ones besides `default`.
+
+    All sessions share one invoice `quota` (`max_invoices` for the whole mock).
+    """
 
     def __init__(
         self,
@@ -67,23 +81,39 @@ class Sessions:
     ) -> None:
         self.world = world
         self.defaults = defaults
-        self.max_invoices = max_invoices
+        self.quota = Quota(max_invoices)
         self.max_sessions = max_sessions
         self.start_clock = start_clock
+        self.journal: Journal | None = None  # set when the mock keeps a state file
         self._lock = threading.Lock()
         self._sessions: dict[str, MockState] = {}
-        self._counter = itertools.count(1)
-        self.version = 0  # changes with every change of any session: what persistence watches
 
-    def touch(self) -> None:
-        """Record a change (`next()` on a count is atomic, so concurrent writers never lose one)."""
-        self.version = next(self._counter)
+    @property
+    def max_invoices(self) -> int:
+        return self.quota.limit
 
-    def _new(self, name: str) -> MockState:
-        store = InvoiceStore(self.max_invoices, on_change=self.touch)
-        return MockState(
-            name, self.world, store, Clock(self.start_clock, on_change=self.touch), self.defaults
+    def _record(self, row: Row, undo: Any) -> None:
+        if self.journal is not None:
+            self.journal.record(row, undo)
+
+    def new_state(self, name: str, clock: datetime | None = None, *, fresh: bool = True) -> MockState:
+        """A session from the fixtures (`fresh`: its clock as at start), its creates journaled."""
+        state = MockState(
+            name,
+            self.world,
+            InvoiceStore(self.quota),
+            Clock(self.start_clock if fresh else clock),
+            self.defaults,
         )
+
+        def created(invoice: Any, next_sequence: int) -> None:
+            self._record(
+                persistence.created(name, fixed_instant(state.clock), invoice, next_sequence),
+                lambda: state.store.discard(invoice),
+            )
+
+        state.store.on_create = created
+        return state
 
     def get(self, name: str | None = None) -> MockState:
         """The session `name` (default: the shared one), created from the fixtures on first use."""
@@ -102,8 +132,7 @@ class Sessions:
                         f"X-Mock-Session: the mock holds {self.max_sessions} named sessions already; "
                         "reset them with POST /__mock/reset?all=true.",
                     )
-                self._sessions[name] = self._new(name)
-                self.touch()
+                self._sessions[name] = self.new_state(name)
             return self._sessions[name]
 
     def names(self) -> list[str]:
@@ -113,24 +142,70 @@ class Sessions:
         with self._lock:
             return sorted(self._sessions.items())
 
+    def invoice_count(self) -> int:
+        return self.quota.used
+
+    def set_clock(self, state: MockState, instant: datetime | None) -> None:
+        """Fix the session's clock at `instant`, or free it (None)."""
+        previous = fixed_instant(state.clock)
+        if instant is None:
+            state.clock.free()
+        else:
+            state.clock.set(instant)
+
+        def undo() -> None:
+            if previous is None:
+                state.clock.free()
+            else:
+                state.clock.set(previous)
+
+        self._record(persistence.clock_set(state.name, fixed_instant(state.clock)), undo)
+
     def reset(self, name: str | None = None) -> None:
         """Back to the fixtures: one session (emptied, clock as at start), or all (named ones dropped)."""
         with self._lock:
+            before = dict(self._sessions)
             if name is None:
                 self._sessions.clear()
+                dropped = list(before.values())
             elif name in self._sessions:
-                self._sessions[name] = self._new(name)
-            self.touch()
+                dropped = [self._sessions[name]]
+                self._sessions[name] = self.new_state(name)
+            else:
+                dropped = []
+        released = sum(len(state.store) for state in dropped)
+        self.quota.give_back(released)
+        self._record(
+            persistence.all_reset() if name is None else persistence.session_reset(name),
+            lambda: self._put_back(self.world, before, released),
+        )
 
-    def replace_world(self, world: World) -> None:
-        """New fixtures for every session; all sessions are reset, their invoices named the old world."""
+    def replace_world(self, world: World, document: dict[str, Any]) -> None:
+        """New fixtures for every session; all sessions are reset, their invoices named the old world.
+
+        `document` (the fixtures as sent) is what the state file keeps, so a restart comes back
+        in this world.
+        """
+        with self._lock:
+            before, before_world = dict(self._sessions), self.world
+            released = sum(len(state.store) for state in before.values())
+            self.world = world
+            self._sessions.clear()
+        self.quota.give_back(released)
+        self._record(
+            persistence.fixtures_replaced(document),
+            lambda: self._put_back(before_world, before, released),
+        )
+
+    def _put_back(self, world: World, sessions: dict[str, MockState], invoices: int) -> None:
+        """Undo a reset or a fixtures replacement."""
         with self._lock:
             self.world = world
             self._sessions.clear()
-            self.touch()
+            self._sessions.update(sessions)
+        self.quota.force(invoices)
 
     def put(self, state: MockState) -> None:
         """Install a session restored from a state file."""
         with self._lock:
             self._sessions[state.name] = state
-            self.touch()

@@ -65,6 +65,7 @@ def test_the_control_api_has_its_own_spec_under_mock_and_the_contract_has_none()
         "set_clock",
         "free_clock",
         "list_requests",
+        "health",
     } <= operation_ids
 
 
@@ -317,3 +318,18 @@ def test_cli_no_control(mock_process):
     assert httpx.post(f"{mock.base_url}{CONTROL}/reset", timeout=30).status_code == 404
     response = httpx.get(f"{mock.base_url}/api/invoices", headers=headers(USER_A), timeout=30)
     assert response.status_code == 200
+
+
+def test_health_shows_the_one_invoice_cap_and_no_state_file(make_client):
+    client = make_client(max_invoices=5)
+    created(client, session="alpha")
+    created(client, session="beta")
+    health = ok(control(client, "GET", "/health"))
+    assert health["ok"] is True
+    assert health["state_file"] is None
+    assert health["invoices"] == {"stored": 2, "limit": 5}, "one count across all sessions"
+    assert health["sessions"]["named"] == 2
+    assert health["request_log"]["entries"] == 2
+    assert 0 < health["request_log"]["bytes"] <= health["request_log"]["max_bytes"]
+    ok(control(client, "POST", "/reset", "alpha"))
+    assert ok(control(client, "GET", "/health"))["invoices"]["stored"] == 1

@@ -1,16 +1,16 @@
-"""`--state-file PATH`: invoices survive a restart; a `kill -9` at any moment leaves the previous or
-the new state, never a corrupt file; a corrupt or incompatible file is refused at start (exit 2,
-a message naming the problem) and left byte-for-byte untouched."""
+"""`--state-file PATH`: invoices survive a restart, every change is in the file before its answer;
+a corrupt or incompatible file is refused at start (exit 2, a message naming the problem) and left
+byte-for-byte untouched. (`kill -9` rounds: tests/mockserver/test_durability.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def dump(base_url: str, session: str | None = None) -> list[dict[str, Any]]:
 
 
 def test_graceful_restart_keeps_invoices_numbers_and_clock(mock_process, tmp_path):
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     first = mock_process("--state-file", str(state))
     assert first.answers(), first.stderr
     with httpx.Client(base_url=first.base_url, timeout=30) as http:
@@ -67,10 +67,11 @@ def test_graceful_restart_keeps_invoices_numbers_and_clock(mock_process, tmp_pat
             f"{CONTROL}/clock", json={"now": "2031-06-01T00:00:00Z"}, headers={SESSION_HEADER: "clocked"}
         )
         assert clock.status_code == 200, clock.text
-    # Stopped at once (no time for a batched write): the shutdown itself must save. Ctrl-C first.
+    # Ctrl-C: a clean shutdown (every change was on disk before its answer already).
     assert first.stop(sig=signal.SIGINT) in (0, -signal.SIGINT), first.stderr
     assert "Traceback" not in first.stderr, first.stderr
-    assert json.loads(state.read_text())["format"] == persistence.FORMAT
+    with sqlite3.connect(state) as connection:
+        assert dict(connection.execute("SELECT key, value FROM meta"))["format"] == persistence.FORMAT
 
     second = mock_process("--state-file", str(state))
     assert second.answers(), second.stderr
@@ -100,153 +101,101 @@ def test_graceful_restart_keeps_invoices_numbers_and_clock(mock_process, tmp_pat
     assert len(dump(third.base_url)) == 5, "the invoices created before the SIGTERM were saved too"
 
 
-def test_changes_are_written_shortly_while_running(mock_process, tmp_path):
-    state = tmp_path / "state.json"
+def test_a_change_is_in_the_file_before_its_answer(mock_process, tmp_path):
+    state = tmp_path / "state.db"
     mock = mock_process("--state-file", str(state))
     assert mock.answers(), mock.stderr
     with httpx.Client(base_url=mock.base_url, timeout=30) as http:
-        invoice = created(http)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if state.exists() and invoice["uid"] in invoices_in(json.loads(state.read_text())):
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the new invoice was not written to the state file within 10 s")
+        for _ in range(5):
+            invoice = created(http)
+            # Read by another connection the moment the answer is in: committed already.
+            assert invoice["uid"] in stored_uids(state)
+        clock = http.put(f"{CONTROL}/clock", json={"now": "2031-06-01T00:00:00Z"})
+        assert clock.status_code == 200, clock.text
+        with sqlite3.connect(state) as connection:
+            saved = dict(connection.execute("SELECT name, clock FROM sessions"))
+        assert saved["default"].startswith("2031-06-01T00:00:00"), saved
 
 
-# Writes are batched (~0.2 s): a create acknowledged this long before a kill must be on disk.
-SETTLE_SECONDS = 1.0
-
-
-class Hammer:
-    """Creates invoices in a loop from a thread until stopped; remembers when each was acknowledged."""
-
-    def __init__(self, base_url: str, session: str) -> None:
-        self.base_url, self.session = base_url, session
-        self.acknowledged: list[tuple[float, str]] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
-            while not self.stopping.is_set():
-                try:
-                    response = http.post(
-                        "/api/invoices", json=body_for(), headers=headers(session=self.session)
-                    )
-                except httpx.TransportError:
-                    return  # the mock was killed
-                if response.status_code == 200:
-                    self.acknowledged.append((time.monotonic(), response.json()["data"]["uid"]))
-
-    def __enter__(self) -> Hammer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=30)
-
-
-def test_kill_9_at_random_moments_never_leaves_a_corrupt_file(mock_process, tmp_path):
-    state = tmp_path / "state.json"
-    rng = random.Random(20260515)
-    previous: dict[str, dict[str, Any]] = {}
-    settled_total = 0
-    for round_number in range(5):
-        mock = mock_process("--state-file", str(state))
-        assert mock.answers(), f"round {round_number}: the mock did not serve the file: {mock.stderr}"
-        served = {inv["uid"] for name in ("default", "hammered") for inv in dump(mock.base_url, name)}
-        assert served == set(previous), f"round {round_number}: the restarted mock serves the file"
-
-        with Hammer(mock.base_url, "hammered" if round_number % 2 else "default") as hammer:
-            time.sleep(rng.uniform(1.0, 2.0))
-            mock.kill9()
-            killed_at = time.monotonic()
-        assert hammer.acknowledged, f"round {round_number}: no create was answered before the kill"
-
-        raw = state.read_bytes()
-        data = json.loads(raw)  # never half-written
-        assert data["format"] == persistence.FORMAT
-        saved = invoices_in(data)
-        assert set(previous) <= set(saved), "an earlier state is never lost"
-        restored = persistence.load(state, fresh_sessions())
-        assert restored == len(saved)
-        settled = {uid for at, uid in hammer.acknowledged if at < killed_at - SETTLE_SECONDS}
-        lost = settled - set(saved)
-        assert not lost, f"round {round_number}: {len(lost)} creates acknowledged before the kill were lost"
-        settled_total += len(settled)
-        previous = saved
-    assert settled_total > 0, "the durability check above was never exercised"
-
-    last = mock_process("--state-file", str(state))
-    assert last.answers(), last.stderr
-    served = {inv["uid"] for name in ("default", "hammered") for inv in dump(last.base_url, name)}
-    assert served == set(previous)
+def stored_uids(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return {json.loads(raw)["uid"] for (raw,) in connection.execute("SELECT invoice FROM invoices")}
 
 
 # --- refused state files -------------------------------------------------------------------------
 
 
-def valid_state(path: Path) -> dict[str, Any]:
+def valid_state(path: Path) -> None:
     """Write a genuine state file (two invoices, one with a blueprint) with the mock itself."""
     app = create_app(state_file=path)
     client = app.test_client()
     created(client)
     created(client, body_for(ORG_A, invoice_blueprint_uid=blueprint_of(ORG_A).uid), session="other")
-    assert app.persistence.save_if_changed()
-    return json.loads(path.read_text())
+    app.persistence.close()
+
+
+def _sql(path: Path, *statements: str) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        for statement in statements:
+            connection.execute(statement)
 
 
 def _truncated(path: Path) -> None:
-    text = path.read_text()
-    path.write_text(text[: len(text) // 2])
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
 
 
-def _rewrite(path: Path, change) -> None:
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data))
+def _other_sqlite(path: Path) -> None:
+    path.unlink()
+    _sql(path, "CREATE TABLE notes (text TEXT)")
 
 
-def _first_invoice(data: dict[str, Any]) -> dict[str, Any]:
-    return next(session["invoices"][0] for session in data["sessions"].values() if session["invoices"])
+def _with_lines(column: str = "invoice") -> str:
+    return f"(SELECT seq FROM invoices WHERE json_array_length({column}, '$.line_uids') > 0)"
 
 
 CORRUPTIONS = {
     "garbage bytes": (lambda p: p.write_bytes(random.Random(7).randbytes(600)), ["corrupt"]),
     "empty file": (lambda p: p.write_bytes(b""), ["corrupt"]),
-    "truncated JSON": (_truncated, ["corrupt"]),
-    "not an object": (lambda p: p.write_text("[1, 2, 3]"), [persistence.FORMAT]),
+    "truncated database": (_truncated, ["corrupt"]),
+    "an older mock's JSON": (
+        lambda p: p.write_text(json.dumps({"format": persistence.FORMAT, "version": 1, "sessions": {}})),
+        ["JSON state file of an older mock", "move it away"],
+    ),
+    "another SQLite database": (_other_sqlite, ["not a mock state file", persistence.FORMAT]),
     "wrong format marker": (
-        lambda p: _rewrite(p, lambda d: d.update(format="someone-elses/state")),
+        lambda p: _sql(p, "UPDATE meta SET value = 'someone-elses/state' WHERE key = 'format'"),
         ["not a mock state file", persistence.FORMAT],
     ),
-    "incompatible version": (lambda p: _rewrite(p, lambda d: d.update(version=99)), ["version", "99"]),
+    "incompatible version": (
+        lambda p: _sql(p, "UPDATE meta SET value = '99' WHERE key = 'version'"),
+        ["version", "99"],
+    ),
     "party not in the fixtures": (
-        lambda p: _rewrite(p, lambda d: _first_invoice(d).update(target_party_uid=UNKNOWN_UID)),
+        lambda p: _sql(
+            p, f"UPDATE invoices SET invoice = json_set(invoice, '$.target_party_uid', '{UNKNOWN_UID}')"
+        ),
         ["party", UNKNOWN_UID],
     ),
     "invoice missing a field": (
-        lambda p: _rewrite(p, lambda d: _first_invoice(d).pop("owner_uid")),
+        lambda p: _sql(p, "UPDATE invoices SET invoice = json_remove(invoice, '$.owner_uid')"),
         ["corrupt"],
     ),
     "blueprint lines changed": (
-        lambda p: _rewrite(p, lambda d: _first_invoice_with_lines(d)["line_uids"].pop()),
+        lambda p: _sql(
+            p,
+            "UPDATE invoices SET invoice = json_remove(invoice, '$.line_uids[0]') "
+            f"WHERE seq IN {_with_lines()}",
+        ),
         ["line items"],
     ),
 }
 
 
-def _first_invoice_with_lines(data: dict[str, Any]) -> dict[str, Any]:
-    return next(inv for inv in invoices_in(data).values() if inv["line_uids"])
-
-
 @pytest.mark.parametrize("case", list(CORRUPTIONS))
 def test_a_bad_state_file_is_refused_at_start_and_left_untouched(tmp_path, case):
     corrupt, named = CORRUPTIONS[case]
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     valid_state(state)
     corrupt(state)
     before = state.read_bytes()
@@ -267,13 +216,13 @@ def test_a_bad_state_file_is_refused_at_start_and_left_untouched(tmp_path, case)
     for word in named:
         assert word in result.stderr, (word, result.stderr)
     assert state.read_bytes() == before, "a refused state file is never overwritten"
-    assert sorted(p.name for p in tmp_path.iterdir()) == files_before, "no temporary files left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == files_before, "no files left behind"
 
 
 @pytest.mark.parametrize("case", list(CORRUPTIONS))
 def test_create_app_refuses_a_bad_state_file(tmp_path, case):
     corrupt, named = CORRUPTIONS[case]
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     valid_state(state)
     corrupt(state)
     before = state.read_bytes()
@@ -285,10 +234,10 @@ def test_create_app_refuses_a_bad_state_file(tmp_path, case):
 
 
 def test_a_missing_state_file_starts_empty_and_is_created(tmp_path):
-    state = tmp_path / "new-state.json"
+    state = tmp_path / "new-state.db"
     app = create_app(state_file=state)
     client = app.test_client()
     assert client.get("/api/invoices", headers=headers()).json()["data"]["_meta"]["total_items"] == 0
-    created(client)
-    assert app.persistence.save_if_changed()
-    assert persistence.load(state, fresh_sessions()) == 1
+    invoice = created(client)
+    app.persistence.close()
+    assert stored_uids(state) == {invoice["uid"]}

@@ -1,0 +1,45 @@
+"""Opening `--state-file PATH` at start: restore what it holds, then journal every change into it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mockserver import persistence
+from mockserver.journal import Journal
+from mockserver.persistence import StateFileError
+from mockserver.state import Sessions
+
+logger = logging.getLogger("mockserver")
+
+
+def open_state_file(path: Path, sessions: Sessions) -> Journal:
+    """Restore `sessions` from `path` (made empty if missing) and journal their changes into it.
+
+    Fixtures loaded by `PUT /__mock/fixtures` are kept in the file: the mock comes back in that
+    world (the start's `--fixtures` are used again after the next `PUT`, or with a new file).
+    A file that cannot be used raises `StateFileError` before anything is written to it.
+    """
+    for leftover in persistence.remove_stale_temporaries(path):
+        logger.warning("removed %s, left by a mock that stopped while creating its state file", leftover)
+    saved = persistence.read(path)
+    if saved is None:
+        try:
+            persistence.create_file(path)
+        except (OSError, persistence.sqlite3.Error) as error:
+            raise StateFileError(f"{path}: cannot create the state file ({error})") from None
+    else:
+        world = saved.world(path) or sessions.world
+        for session in saved.sessions:
+            for invoice in session.invoices:
+                persistence.check_references(invoice, world, str(path))
+        if saved.fixtures is not None:
+            logger.warning("%s holds fixtures loaded by PUT /__mock/fixtures: serving those", path)
+            sessions.world = world
+        for session in saved.sessions:
+            state = sessions.new_state(session.name, session.clock, fresh=False)
+            state.store.restore(session.invoices, session.next_sequences)
+            sessions.put(state)
+    journal = Journal(path)
+    sessions.journal = journal
+    return journal
