@@ -96,6 +96,11 @@ class StallProbe:
         self._stop.set()
         self._thread.join(timeout=self.timeout_s + 1)
 
+    def wait(self, timeout: float) -> bool:
+        """Wait for the probe to end by its own limits; whether it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def _run(self) -> None:
         deadline = time.perf_counter() + self.limit_s
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_s)
