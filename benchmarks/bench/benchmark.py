@@ -57,6 +57,7 @@ def run_benchmark(bench: Bench) -> dict[str, Any]:
             "probe_ms": args.probe_ms,
             "prism": None if bench.prism is None else f"{PACKAGE}@{VERSION} {' '.join(QUIET)}",
             "prism_missing": bench.prism_missing,
+            "prism_spec": str(bench.prism_spec) if bench.prism_spec else "openapi.yaml",
             "request": {"method": "POST", "path": "/api/invoices", "body": bench.sample.body},
         },
         "environment": environment(),

@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--no-prism", action="store_true", help="leave Prism out (it is in by default when node is there)")
     add(
+        "--prism-spec",
+        type=Path,
+        help="the document Prism serves (default: the measured openapi.yaml); see benchmarks/README.md",
+    )
+    add(
         "--no-state-file",
         dest="state_file_load",
         action="store_false",
@@ -133,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = export_ref(args.ref, target) if args.ref else snapshot_tree(target)
             # The mock is imported (for the fixtures) from the copy being measured, not an installed one.
             sys.path.insert(0, str(source))
-            bench = Bench(args, Sample.from_fixtures(), workdir, source)
+            bench = Bench(args, Sample.from_fixtures(), workdir, source, prism_spec=args.prism_spec)
             if args.profile:
                 profile = run_profile(bench)
                 if args.json:

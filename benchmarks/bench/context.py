@@ -29,6 +29,7 @@ class Bench:
     lua: dict[str, Path] = field(default_factory=dict)
     prism: Prism | None = None
     prism_missing: str | None = None  # why Prism is not in this run, when it is not
+    prism_spec: Path | None = None  # what Prism serves; None: the measured openapi.yaml
     extra_scenarios: list[Scenario] = field(default_factory=list)
     state_files: int = 0
 
@@ -51,7 +52,7 @@ class Bench:
         if self.prism is None:
             raise BenchError(f"Prism is not available: {self.prism_missing}")
         port = free_port()
-        argv = self.prism.argv(self.source / "openapi.yaml", port)
+        argv = self.prism.argv((self.prism_spec or self.source / "openapi.yaml").resolve(), port)
         return ServerProcess("prism", argv, port, self.workdir / "prism.log", self.source, env=NODE_ENV)
 
     def state_file(self) -> Path:

@@ -163,7 +163,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"- mock: {describe_source(src)}; validate responses: {cfg['validate_responses']}")
     print(f"- servers: {implementations}")
     if cfg["prism"]:
-        print(f"- Prism: {cfg['prism']}, serving openapi.yaml's examples (it stores nothing)")
+        print(f"- Prism: {cfg['prism']}, serving {cfg['prism_spec']}'s examples (it stores nothing)")
     elif cfg["prism_missing"]:
         print(f"- Prism: not measured ({cfg['prism_missing']})")
     probe = f"GET /api/invoices/{{uid}} every {cfg['probe_ms']:g} ms" if cfg["probe_ms"] > 0 else "off"
