@@ -83,6 +83,7 @@ def main_table(report: dict[str, Any]) -> str:
             "cpu_ms_per_request",
             ".3f",
             base=f"x{res['cpu_per_request_ratio']:.2f} (capacity {1 / res['cpu_per_request_ratio']:.1%})",
+            prism=fmt(res["prism_cpu_multiple"], ".1f", "x capacity"),
         ),
         row("server CPU use (cores)", "server_cpu_share", ".2f"),
         row("peak RSS, load run (MiB)", "peak_rss_kib", ".1f", scale=1 / 1024),
@@ -177,7 +178,9 @@ def print_report(report: dict[str, Any]) -> None:
         per_round = ", ".join(f"{r:.1%}" for r in res["state_file_ratio_per_run"])
         print(
             f"\ncreates/s with --state-file: {state['rps']:,.0f} vs in memory {res['mock']['rps']:,.0f} = "
-            f"{res['state_file_ratio']:.1%} (per round: {per_round})"
+            f"{res['state_file_ratio']:.1%} (per round: {per_round}); server CPU per create "
+            f"{state['cpu_ms_per_request']:.3f} vs {res['mock']['cpu_ms_per_request']:.3f} ms "
+            f"(x{res['state_file_cpu_ratio']:.2f})"
         )
     ratios = ", ".join(f"{r:.1%}" for r in res["throughput_ratio_per_run"])
     print(f"mock/bare per round: {ratios}")

@@ -114,6 +114,9 @@ def results(
         "state_file_ratio_per_run": paired(runs, MOCK_STATE_FILE, MOCK),
         "stored_matches": stored_matches,
         "cpu_per_request_ratio": ratio(mock, baseline, "cpu_ms_per_request"),
+        # How many of the mock's requests one Prism request costs in server CPU: the capacity multiple.
+        "prism_cpu_multiple": ratio(kinds[PRISM], mock, "cpu_ms_per_request"),
+        "state_file_cpu_ratio": ratio(kinds[MOCK_STATE_FILE], mock, "cpu_ms_per_request"),
         "disturbed_runs": sum(r.post.disturbed for r in runs),
         "first_200_s": {kind: launches_dict(value) for kind, value in launches.items()},
         "peak_rss_kib": max(mock["peak_rss_kib"], rss.peak_rss_kib if rss else 0),

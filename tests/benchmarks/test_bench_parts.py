@@ -182,6 +182,7 @@ def test_ratios_are_of_medians_and_paired_by_round() -> None:
     assert res["state_file_ratio"] == pytest.approx(4700 / 6200)
     assert res["throughput_ratio_per_run"] == pytest.approx([6100 / 10100, 6200 / 10200, 6300 / 10300])
     assert res["mock_state_file"]["probe"]["max_ms"] == 50.0
+    assert res["prism_cpu_multiple"] == pytest.approx(1.0)  # the made-up runs all cost 0.1 ms
     assert res["stored_matches"] is True
     verdicts = report["targets"]
     assert verdicts["throughput_ratio"] is True and verdicts["prism_multiple"] is True
