@@ -19,8 +19,8 @@ from bench.client import count_invoices
 from bench.context import Bench
 from bench.errors import log
 from bench.probe import ProbeResult, StallProbe
-from bench.scenarios import CREATE, Scenario
-from bench.servers import PRISM, ServerProcess
+from bench.scenarios import CREATE, READ, Scenario
+from bench.servers import MOCK, MOCK_STATE_FILE, ServerProcess
 from bench.wrk import WrkResult, run_wrk, write_lua
 
 
@@ -53,7 +53,7 @@ def lua_for(bench: Bench, scenario: Scenario) -> Path:
 
 def counts_creates(kind: str) -> bool:
     """Prism stores nothing, so only the mock's own count can cross-check wrk's."""
-    return kind != PRISM and kind.startswith("mock")
+    return kind in (MOCK, MOCK_STATE_FILE)
 
 
 @contextlib.contextmanager
@@ -62,7 +62,7 @@ def probing(bench: Bench, server: ServerProcess, invoice_uid: str) -> Iterator[P
     if bench.args.probe_ms <= 0:
         yield None
         return
-    path = f"/api/invoices/{invoice_uid}"
+    path = READ.path_for(invoice_uid)
     limit = bench.args.duration + 5  # wrk's own start and stop, never more
     with StallProbe(server.port, path, bench.sample.auth_headers, bench.args.probe_ms / 1000, limit) as probe:
         yield probe.result
