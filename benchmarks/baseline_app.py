@@ -8,7 +8,9 @@ cost is the mock's own and how much is the HTTP server and the JSON work every s
 Per request it does what any implementation of `POST /api/invoices` must do at least: read the
 body, parse it as JSON, build a response of the mock's size and shape, serialise it. The response
 is one real answer captured from the mock (`--template`), with a fresh uuid each time, so the
-serialiser sees exactly the mock's nesting and key count.
+serialiser sees exactly the mock's nesting and key count. `GET /api/invoices/{uid}` answers the
+captured invoice as it is: it serves the benchmark's stall probe, whose figure on this endpoint is
+the floor (queueing behind the load alone).
 
 It is served exactly like the mock (`mockserver/__main__.py`): `uvicorn.run(app, host, port,
 log_level, access_log=False)`, one process, loop and HTTP implementation left on "auto" (uvloop
@@ -54,7 +56,20 @@ def build_app(template: dict[str, Any]) -> Starlette:
         # Connexion's Jsonifier also uses json.dumps (C encoder) and appends a newline.
         return Response(json.dumps(envelope) + "\n", media_type="application/json")
 
-    return Starlette(routes=[Route("/api/invoices", create_invoice, methods=["POST"])])
+    read_answer = json.dumps(
+        {"status": "success", "status_code": 200, "message": "Success", "data": data_template}
+    ).encode()
+
+    async def read_invoice(request: Request) -> Response:
+        # The benchmark's stall probe and `read` scenario: what the cheapest answer costs a bare server.
+        return Response(read_answer + b"\n", media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/api/invoices", create_invoice, methods=["POST"]),
+            Route("/api/invoices/{invoice_uid}", read_invoice, methods=["GET"]),
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

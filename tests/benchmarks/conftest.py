@@ -1,0 +1,10 @@
+"""The benchmark's package lives beside its entry point (`benchmarks/bench/`), not in an installed one."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
