@@ -34,6 +34,14 @@ CACHE_ROOT = Path(
 NODE_ENV = {**os.environ, "NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false"}
 
 
+class ToolchainUnavailable(pytest.skip.Exception):  # type: ignore[misc,name-defined]
+    """The toolchain cannot be had here (not on PATH, install failed): a skip with the reason.
+
+    A skip inside a test; outside pytest (the benchmark installs Prism through this module too)
+    an ordinary exception whose `msg` says why.
+    """
+
+
 def tail(text: str | bytes | None, lines: int = 15) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
@@ -44,7 +52,7 @@ def require_on_path(*tools: str, purpose: str) -> None:
     """SKIP (with the reason) unless every tool is on PATH."""
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"not on PATH: {', '.join(missing)} (needed for {purpose})")
+        raise ToolchainUnavailable(f"not on PATH: {', '.join(missing)} (needed for {purpose})")
 
 
 def _major_version(command: list[str]) -> str:
@@ -77,7 +85,7 @@ def _cached_install(
         failure = install(target)
         if failure:
             shutil.rmtree(target, ignore_errors=True)
-            pytest.skip(failure)
+            raise ToolchainUnavailable(failure)
         seconds = round(time.monotonic() - started, 1)
         ready.write_text(json.dumps({"packages": packages, "install_seconds": seconds}), encoding="utf-8")
         print(f"\ninstalled {', '.join(packages)} in {seconds} s into {target}")
