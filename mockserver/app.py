@@ -22,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
 from contract.spec import default_spec_path, load_spec
-from mockserver import auth, error_handlers, rules
+from mockserver import auth, error_handlers, protocol, rules
 from mockserver.dispatch import MockApp
 from mockserver.fixtures import load_world
 from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi
@@ -98,7 +98,7 @@ def create_app(
     control: bool = True,
     swagger_ui: bool = True,
     state_file: str | Path | None = None,
-) -> MockApp:
+) -> MockServer:
     """A ready mock: openapi.yaml served with the fixtures' world.
 
     `clock` fixes every session's clock at start; `cors_origins=None` turns CORS off;
@@ -148,7 +148,32 @@ def create_app(
         control_spec = load_spec(CONTROL_SPEC)
         app.add_api(control_spec, resolver=RelativeResolver(CONTROL_HANDLERS))
         specs.append(control_spec)
-    error_handlers.register(app, specs)
-    app.runtime = runtime  # type: ignore[attr-defined]
-    app.persistence = persistence  # type: ignore[attr-defined]
-    return app
+    allow = error_handlers.AllowTable(specs)
+    error_handlers.register(app, allow)
+    return MockServer(app, runtime, persistence, allow)
+
+
+class MockServer:
+    """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
+
+    Serve it with `uvicorn.run(server, **server.uvicorn_options())`, so that refusals uvicorn
+    makes itself are in the envelope too (mockserver/protocol.py).
+    """
+
+    def __init__(
+        self, asgi: MockApp, runtime: Runtime, persistence: StateFile | None, allow: error_handlers.AllowTable
+    ) -> None:
+        self._asgi = asgi
+        self.runtime = runtime
+        self.persistence = persistence
+        self._allow = allow
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._asgi(scope, receive, send)
+
+    def test_client(self, **kwargs: Any) -> Any:
+        """Connexion's in-process test client (Starlette's) on this mock."""
+        return self._asgi.test_client(**kwargs)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return protocol.uvicorn_options(self._allow.lookup)

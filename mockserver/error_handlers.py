@@ -44,27 +44,34 @@ def _problem(_request: ConnexionRequest, problem: ProblemException) -> Connexion
     return _json(status, error_envelope(status, message.rstrip(".") + "."), headers)
 
 
-def allowed_methods(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
-    """(path pattern, `Allow` header value) for every path of the spec.
+class AllowTable:
+    """The `Allow` value of every documented path (with its servers' base path), by request path.
 
     Starlette's 405 lists only the methods of the one route it matched; the contract's `Allow`
-    must list every method the path documents.
+    must list every method the path documents. The protocol layer asks it too, for methods its
+    parser does not know.
     """
-    table = []
-    for path, item in spec.get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "/?$"
-        methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
-        table.append((re.compile(pattern), ", ".join(methods)))
-    return table
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        self.rows: list[tuple[re.Pattern[str], str]] = []
+        for spec in specs:
+            base = next(iter(spec.get("servers", [])), {}).get("url", "").rstrip("/")
+            for path, item in spec.get("paths", {}).items():
+                full = base + path if base.startswith("/") else path
+                pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(full)) + "/?$"
+                methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+                self.rows.append((re.compile(pattern), ", ".join(methods)))
+
+    def lookup(self, path: str) -> str | None:
+        return next((methods for pattern, methods in self.rows if pattern.match(path)), None)
 
 
-def _http_error_handler(allow: list[tuple[re.Pattern[str], str]]) -> Any:
+def _http_error_handler(allow: AllowTable) -> Any:
     def handle(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
         """Starlette's HTTP errors (unknown path 404, wrong method 405) in the envelope."""
         headers = dict(error.headers or {})
         if error.status_code == 405:
-            path = request.url.path
-            headers["Allow"] = next((methods for pattern, methods in allow if pattern.match(path)), "")
+            headers["Allow"] = allow.lookup(request.url.path) or ""
         detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(error.status_code)
         message = detail or str(error.detail)
         return _json(error.status_code, error_envelope(error.status_code, f"{message}."), headers)
@@ -78,10 +85,8 @@ def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionRespon
     return _json(500, error_envelope(500, "The mock failed unexpectedly; see its log."))
 
 
-def register(app: AsyncApp, specs: list[dict[str, Any]]) -> None:
+def register(app: AsyncApp, allow: AllowTable) -> None:
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(
-        HTTPException, _http_error_handler([row for s in specs for row in allowed_methods(s)])
-    )
+    app.add_error_handler(HTTPException, _http_error_handler(allow))
     app.add_error_handler(Exception, _unexpected)

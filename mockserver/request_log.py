@@ -30,7 +30,7 @@ def _readable(raw: bytes | None) -> Any:
     if len(raw) <= MAX_BODY_CHARS:
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # a deeply nested body is shown as its text
             pass
     return text if len(raw) <= MAX_BODY_CHARS else text + f"… ({len(raw)} bytes)"
 

@@ -22,6 +22,8 @@ from contract.spec import inline_refs, iter_operations
 from mockserver.errors import ApiError
 
 MAX_DELAY_MS = 30_000
+_STATUS = re.compile(r"[1-5][0-9][0-9]")
+_DELAY = re.compile(r"[0-9]{1,9}")
 _PREFERENCE = re.compile(r'\s*([A-Za-z_-]+)\s*=\s*("([^"]*)"|[^\s,;]+)\s*')
 
 
@@ -124,25 +126,27 @@ class ScenarioMiddleware:
                 known = ", ".join(f"{name} ({c.status})" for name, c in sorted(examples.items())) or "none"
                 raise ApiError(
                     400,
-                    f"Prefer: no documented example {wanted['example']!r}"
+                    f"Prefer: no documented example {wanted['example'][:60]!r}"
                     f"{' for code ' + wanted['code'] if 'code' in wanted else ''}; documented: {known}.",
                 )
             return canned
         code = wanted["code"]
-        canned = codes.get(int(code)) if code.isdigit() else None
+        canned = codes.get(int(code)) if _STATUS.fullmatch(code) else None
         if canned is None:
             known = ", ".join(str(status) for status in sorted(codes))
             raise ApiError(
                 400,
-                f"Prefer: code={code} is not a documented response of this operation; documented: {known}.",
+                f"Prefer: code={code[:20]} is not a documented response of this operation; documented: {known}.",
             )
         return canned
 
 
 def _delay_ms(text: str) -> int:
-    if not text.isdigit() or int(text) > MAX_DELAY_MS:
+    # ASCII digits only, and few of them: str.isdigit() takes "²", and int() refuses 4,301 digits.
+    if not _DELAY.fullmatch(text) or int(text) > MAX_DELAY_MS:
         raise ApiError(
             400,
-            f"Prefer: delay must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}, got {text!r}.",
+            f"Prefer: delay must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}, "
+            f"got {text[:20]!r}.",
         )
     return int(text)

@@ -24,6 +24,7 @@ from connexion.validators import AbstractRequestBodyValidator, ParameterValidato
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contract import pointers
 from contract.spec import compile_validator, to_json_schema
 from mockserver.errors import ApiError, FieldError
 
@@ -170,7 +171,8 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
             more_body = message.get("more_body", False)
         raw = b"".join(message.get("body", b"") for message in messages)
         body = self._parse_bytes(raw)
-        self._validate_body(body, scope)
+        # Only a backslash-u escape can put a lone surrogate into a decoded string (raw UTF-8 cannot).
+        self._validate_body(body, may_hold_surrogates=b"\\u" in raw)
         scope.setdefault("extensions", {})["mockserver_body"] = body
         return self._insert_messages(receive, messages=messages), scope
 
@@ -188,11 +190,20 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
         except (ValueError, RecursionError) as error:
             raise ApiError(400, f"Malformed JSON: {error}.") from None
 
-    def _validate_body(self, body: Any, scope: Scope) -> None:
+    def _validate_body(self, body: Any, *, may_hold_surrogates: bool) -> None:
         if not isinstance(body, dict):
             raise ApiError(400, f"Request body must be a JSON object, got {json_type(body)}.")
         if nesting_exceeds(body, MAX_DEPTH):
             raise ApiError(400, f"Request body nests arrays or objects deeper than {MAX_DEPTH} levels.")
+        if may_hold_surrogates:
+            where = lone_surrogate(body)
+            if where is not None:
+                raise ApiError.for_field(
+                    400,
+                    where,
+                    "holds a \\u escape of a lone surrogate, which is no Unicode character",
+                    "unicode",
+                )
         errors = self._compiled.errors(body)
         if errors:
             raise ApiError.for_fields(422, errors)
@@ -203,6 +214,31 @@ class JsonBodyValidator(AbstractRequestBodyValidator):
 
     def _validate(self, body: Any) -> dict | None:  # pragma: no cover
         raise NotImplementedError
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The pointer of the first string (or key) holding a lone surrogate, if any.
+
+    JSON allows `"\\ud800"`, but such a string is no Unicode text: it cannot be encoded as UTF-8,
+    so neither a validator nor an answer could carry it.
+    """
+    pending: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return pointers.from_parts(path)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if _SURROGATE.search(key):
+                    return pointers.from_parts((*path, key.encode("utf-8", "backslashreplace").decode()))
+                pending.append((child, (*path, key)))
+        elif isinstance(node, list):
+            pending.extend((child, (*path, index)) for index, child in enumerate(node))
+    return None
 
 
 def nesting_exceeds(value: Any, limit: int) -> bool:
@@ -261,7 +297,12 @@ class QueryParameterValidator(ParameterValidator):
         for name, kind, compiled in self._query:
             raw = params.get(name)
             if raw is not None:
-                errors.extend(compiled.errors(_coerce(raw, kind), prefix=name))
+                value = _coerce(raw, kind)
+                found = compiled.errors(value, prefix=name)
+                if value is not raw and isinstance(value, int) and abs(value) == 10**_MAX_DIGITS:
+                    said = f"{raw[:12]}… ({len(raw)} characters)"
+                    found = [FieldError(e.field, e.message.replace(str(value), said), e.code) for e in found]
+                errors.extend(found)
         if errors:
             raise ApiError.for_fields(422, errors)
 
@@ -269,11 +310,22 @@ class QueryParameterValidator(ParameterValidator):
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
+_MAX_DIGITS = 18  # beyond any bound a schema here states; Python refuses int() past 4300 digits
+
+
 def _coerce(raw: str, kind: str | None) -> Any:
-    """A query string's text as the type its schema declares, when it reads as one."""
+    """A query string's text as the type its schema declares, when it reads as one.
+
+    An integer of more digits than any bound is read as the nearest 19-digit value of its
+    sign: it breaks the same bound, and nothing converts thousands of digits.
+    """
     if kind == "integer":
         # Python's int() also reads "1_0" and non-ASCII digits; a query integer is ASCII digits.
-        return int(raw) if _INTEGER.fullmatch(raw) else raw
+        if not _INTEGER.fullmatch(raw):
+            return raw
+        if len(raw.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+            return -(10**_MAX_DIGITS) if raw.startswith("-") else 10**_MAX_DIGITS
+        return int(raw)
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw.lower(), raw)
     return raw

@@ -30,9 +30,11 @@ def parse_instant(text: str | None) -> datetime | None:
     normalized = _LEAP_SECOND.sub(":59", _LONG_FRACTION.sub(r"\1", text.upper())).replace("Z", "+00:00")
     try:
         instant = datetime.fromisoformat(normalized)
-    except ValueError:
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        instant.astimezone(UTC)  # 0001-01-01T00:00:00+01:00 has no UTC time: unrepresentable
+    except (ValueError, OverflowError):
         return None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant
 
 
 def format_instant(instant: datetime) -> str:
