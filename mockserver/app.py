@@ -1,7 +1,9 @@
-"""The HTTP wiring: a Connexion app (`MockApp`, an AsyncApp) serving openapi.yaml with the handlers.
+"""The factory: `create_app` assembles a `MockServer` from the specs, the fixtures and the options.
 
-`create_app` is the one place that assembles the layers — CORS, sessions, request log, errors,
-routing, `Prefer` scenarios, security, validation, handlers — and their options.
+The layers, outermost first: CORS (only for requests with `Origin`), the request log, the
+envelope layer (every exception becomes the error envelope), Connexion's Swagger UI and routing
+(mockserver/connexion_fence.py), response validation when asked for, and the mock's operation
+layer (mockserver/dispatch.py: scenarios, security, validation, session, handler).
 """
 
 from __future__ import annotations
@@ -13,66 +15,66 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.security import SecurityMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import RelativeResolver
+from starlette.types import Receive, Scope, Send
 
+from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import auth, error_handlers, protocol, rules
-from mockserver.dispatch import MockApp
-from mockserver.fixtures import load_world
-from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi
+from mockserver import connexion_fence, protocol, rules
+from mockserver.dispatch import OperationLayer, Plan, plans
+from mockserver.error_handlers import AllowTable
+from mockserver.fixtures import World, load_world
+from mockserver.layers import CrossOriginOnly, EnvelopeLayer
 from mockserver.persistence import StateFile
 from mockserver.persistence import load as load_state
 from mockserver.request_log import RequestLog, RequestLogMiddleware
 from mockserver.runtime import Runtime
-from mockserver.scenarios import ScenarioMiddleware, canned_responses
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
 from mockserver.store import DEFAULT_MAX_INVOICES
-from mockserver.validation import PrecompiledRequestValidationMiddleware
 
 HANDLERS = (
     "mockserver.handlers"  # operationId `create_invoice` is served by mockserver.handlers.create_invoice
 )
 CONTROL_HANDLERS = "mockserver.control"
 CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
-CONTROL_PREFIX = "/__mock"
+CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
 SWAGGER_UI_PATH = "/ui"
 CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
 CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
 
 
-def middleware_stack(
-    runtime: Runtime, spec: dict[str, Any], *, validate_responses: bool, cors_origins: Sequence[str] | None
-) -> list[Any]:
-    """Connexion's stack with the mock's layers in it, outermost first.
+class MockServer:
+    """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
 
-    Left out of Connexion's default: its context layer (handlers get a `Call`) and response
-    validation unless asked for (a no-op layer otherwise); request validation is the
-    precompiled kind. Scenarios sit after routing (they need the operation) and before security
-    (a `Prefer: code=401` needs no token).
+    Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
+    itself is in the envelope too (mockserver/protocol.py).
     """
-    stack: list[Any] = [
-        ServerErrorMiddleware,
+
+    def __init__(self, asgi: Any, runtime: Runtime, persistence: StateFile | None, allow: AllowTable) -> None:
+        self._asgi = asgi
+        self.runtime = runtime
+        self.persistence = persistence
+        self._allow = allow
+
+    @property
+    def world(self) -> World:
+        return self.runtime.sessions.world
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    def test_client(self, **kwargs: Any) -> Any:
+        """Connexion's in-process test client (Starlette's) on this mock."""
+        return self._asgi.test_client(**kwargs)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return protocol.uvicorn_options(self._allow.lookup)
+
+
+def outer_layers(runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None) -> list[Any]:
+    layers: list[Any] = [
         partial(RequestLogMiddleware, log=runtime.request_log),
-        ExceptionMiddleware,
-        partial(SessionMiddleware, runtime=runtime),
-        SwaggerUIOutsideApi,
-        ExactPathRouting,
-        # Connexion's router names an operation by the handler it resolved to.
-        partial(
-            ScenarioMiddleware, canned={f"{HANDLERS}.{op}": c for op, c in canned_responses(spec).items()}
-        ),
-        SecurityMiddleware,
-        PrecompiledRequestValidationMiddleware,
-        LifespanMiddleware,
+        partial(EnvelopeLayer, allow=allow),
     ]
-    if validate_responses:
-        stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
     if cors_origins:
         cors = partial(
             CrossOriginOnly,
@@ -82,8 +84,8 @@ def middleware_stack(
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
-        stack.insert(0, cors)
-    return stack
+        layers.insert(0, cors)
+    return layers
 
 
 def create_app(
@@ -106,6 +108,7 @@ def create_app(
     (a corrupt or incompatible file raises `StateFileError`).
     """
     spec = load_spec(Path(spec_path) if spec_path is not None else default_spec_path())
+    facts = read_facts(spec)
     world = load_world(fixtures_path)
     rules.check_world(world)
     sessions = Sessions(
@@ -129,51 +132,20 @@ def create_app(
         async with persistence.running():
             yield
 
-    app = MockApp(
-        __name__,
-        lifespan=lifespan,
-        middlewares=middleware_stack(
-            runtime, spec, validate_responses=validate_responses, cors_origins=cors_origins
-        ),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path=SWAGGER_UI_PATH),
-    )
-    app.add_api(
-        spec,
-        resolver=RelativeResolver(HANDLERS),
-        validate_responses=validate_responses,
-        security_map={"bearer": auth.bearer_handler(lambda: sessions.world.users)},
-    )
-    specs = [spec]
+    apis = [connexion_fence.Api(spec, HANDLERS)]
     if control:
-        control_spec = load_spec(CONTROL_SPEC)
-        app.add_api(control_spec, resolver=RelativeResolver(CONTROL_HANDLERS))
-        specs.append(control_spec)
-    allow = error_handlers.AllowTable(specs)
-    error_handlers.register(app, allow)
-    return MockServer(app, runtime, persistence, allow)
-
-
-class MockServer:
-    """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
-
-    Serve it with `uvicorn.run(server, **server.uvicorn_options())`, so that refusals uvicorn
-    makes itself are in the envelope too (mockserver/protocol.py).
-    """
-
-    def __init__(
-        self, asgi: MockApp, runtime: Runtime, persistence: StateFile | None, allow: error_handlers.AllowTable
-    ) -> None:
-        self._asgi = asgi
-        self.runtime = runtime
-        self.persistence = persistence
-        self._allow = allow
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self._asgi(scope, receive, send)
-
-    def test_client(self, **kwargs: Any) -> Any:
-        """Connexion's in-process test client (Starlette's) on this mock."""
-        return self._asgi.test_client(**kwargs)
-
-    def uvicorn_options(self) -> dict[str, Any]:
-        return protocol.uvicorn_options(self._allow.lookup)
+        apis.append(connexion_fence.Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS))
+    table: dict[str, Plan] = {}
+    for api in apis:
+        table |= plans(api, max_body_bytes=facts.max_body_bytes, scenarios=api.handlers == HANDLERS)
+    allow = AllowTable([api.spec for api in apis])
+    asgi = connexion_fence.build_app(
+        apis,
+        outer=outer_layers(runtime, allow, cors_origins),
+        operations=partial(OperationLayer, plans=table, runtime=runtime),
+        lifespan=lifespan,
+        swagger_ui=swagger_ui,
+        swagger_ui_path=SWAGGER_UI_PATH,
+        validate_responses=validate_responses,
+    )
+    return MockServer(asgi, runtime, persistence, allow)

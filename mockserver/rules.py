@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from mockserver.errors import ApiError, FieldError
+from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
 from mockserver.store import DuplicateNumber, InvoiceStore, StoreFull
 
@@ -92,13 +92,13 @@ def generated_number(year: int, sequence: int) -> str:
 def authorize_create(world: World, user: User, owner_uid: str, target_party_uid: str) -> None:
     """Contract notes choice 3: 403 when the user may not act for the owner or bill the party."""
     if owner_uid not in user.organizations:
-        raise ApiError.for_field(
-            403, "/owner_uid", f"you may not act for organization {owner_uid}", "forbidden"
+        raise Refusal.for_field(
+            "forbidden", "/owner_uid", f"you may not act for organization {owner_uid}", "forbidden"
         )
     party = world.parties.get(target_party_uid)
     if party is None or owner_uid not in party.billable_by:
-        raise ApiError.for_field(
-            403,
+        raise Refusal.for_field(
+            "forbidden",
             "/target_party_uid",
             f"organization {owner_uid} may not bill party {target_party_uid}",
             "forbidden",
@@ -126,7 +126,7 @@ def check_references(world: World, owner_uid: str, document_uid: str, blueprint_
                 )
             )
     if errors:
-        raise ApiError.for_fields(422, errors)
+        raise Refusal.for_fields("invalid", errors)
 
 
 def merged_fields(
@@ -185,12 +185,15 @@ def create_invoice(
             build,
         )
     except DuplicateNumber as duplicate:
-        raise ApiError.for_field(
-            409, "/invoice_number", f"{duplicate.number} is already used by this organization", "duplicate"
+        raise Refusal.for_field(
+            "conflict",
+            "/invoice_number",
+            f"{duplicate.number} is already used by this organization",
+            "duplicate",
         ) from None
     except StoreFull as full:
-        raise ApiError(
-            507, f"The mock's store is full ({full.limit} invoices): restart it or raise --max-invoices."
+        raise Refusal(
+            "full", f"The mock's store is full ({full.limit} invoices): restart it or raise --max-invoices."
         ) from None
 
 
@@ -202,7 +205,7 @@ def can_see(user: User, invoice: Invoice) -> bool:
 def find_invoice(store: InvoiceStore, user: User, invoice_uid: str) -> Invoice:
     invoice = store.get(invoice_uid)
     if invoice is None or not can_see(user, invoice):
-        raise ApiError.for_field(404, "invoice_uid", f"no invoice {invoice_uid}", "not_found")
+        raise Refusal.for_field("not_found", "invoice_uid", f"no invoice {invoice_uid}", "not_found")
     return invoice
 
 

@@ -1,0 +1,136 @@
+"""Every place the mock relies on Connexion (and Starlette's router inside it), in one module.
+
+The mock uses Connexion for what it is good at: loading the specs, routing a request to its
+operation, Swagger UI, and (on request) response validation. Security, request validation,
+`Prefer` scenarios, sessions and the handlers are the mock's own layer (`mockserver/dispatch.py`),
+precompiled per operation. What that layer needs of Connexion is named here and nowhere else:
+
+1. `AsyncApp(import_name, lifespan=, middlewares=, swagger_ui_options=)` and `add_api(spec,
+   resolver=, validate_responses=)`: the public constructor, with our own middleware list.
+2. Connexion's router puts `{"api_base_path", "operation_id"}` into
+   `scope["extensions"]["connexion_routing"]`, and a `RelativeResolver(module)` names an
+   operation `"<module>.<operationId>"` (`routed_operation`, `operation_key`).
+3. `RoutingMiddleware.router` and `SwaggerUIMiddleware.app`/`__call__` exist (the two
+   subclasses below), and Starlette routers have `redirect_slashes` and `routes`.
+4. A response failing `--validate-responses` is raised as a `ProblemException` (`problem`).
+
+tests/mockserver/test_connexion_assumptions.py checks each of these, so a Connexion release that
+breaks one fails there, with the assumption named, rather than somewhere deep in a request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.types import Receive, Scope, Send
+
+ROUTING_EXTENSION = "connexion_routing"
+API_PREFIX = "/api/"
+
+
+@dataclass(frozen=True)
+class Api:
+    """One spec and the module whose functions serve its operations (named by operationId)."""
+
+    spec: dict[str, Any]
+    handlers: str
+
+
+def operation_key(handlers: str, operation_id: str) -> str:
+    """How Connexion's router names an operation that `RelativeResolver(handlers)` resolved."""
+    return f"{handlers}.{operation_id}"
+
+
+def routed_operation(scope: Scope) -> str | None:
+    """The key (`operation_key`) of the operation Connexion's router matched, if it matched one."""
+    routing = scope.get("extensions", {}).get(ROUTING_EXTENSION)
+    return routing.get("operation_id") if routing else None
+
+
+def problem(error: Exception) -> tuple[int, str] | None:
+    """(status, message) of a Connexion problem (for example a response failing validation)."""
+    if not isinstance(error, ProblemException):
+        return None
+    return error.status, str(error.detail or error.title or "Request refused")
+
+
+def no_slash_redirects(app: Any) -> None:
+    """Turn off Starlette's trailing-slash redirect on every router below `app`.
+
+    `GET /api/invoices/` must be a 404 in the envelope, not a 307 with an empty body: the
+    contract documents no such path, and a redirect would take a POST body elsewhere.
+    """
+    routers = [app]
+    while routers:
+        router = routers.pop()
+        if hasattr(router, "redirect_slashes"):
+            router.redirect_slashes = False
+        routers.extend(getattr(route, "app", None) for route in getattr(router, "routes", []))
+        routers = [r for r in routers if r is not None]
+
+
+class ExactPathRouting(RoutingMiddleware):
+    """Connexion's routing, answering only the paths the specs spell (no slash redirects)."""
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        no_slash_redirects(self.router)
+
+
+class SwaggerUIOutsideApi(SwaggerUIMiddleware):
+    """Connexion's Swagger UI, skipped for the contract's `/api/` paths it never serves."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
+    yield
+
+
+def build_app(
+    apis: Sequence[Api],
+    *,
+    outer: Sequence[Any],
+    operations: Any,
+    lifespan: Lifespan | None = None,
+    swagger_ui: bool = True,
+    swagger_ui_path: str = "/ui",
+    validate_responses: bool = False,
+) -> AsyncApp:
+    """A Connexion app: `outer` layers, Swagger UI, routing, (response validation), `operations`.
+
+    `operations` is the innermost layer of the mock: it answers every routed request itself, so
+    Connexion's own inner app only ever sees lifespan events.
+    """
+    stack: list[Any] = [*outer, SwaggerUIOutsideApi, ExactPathRouting]
+    if validate_responses:
+        stack.append(ResponseValidationMiddleware)
+    stack += [operations, LifespanMiddleware]
+    app = AsyncApp(
+        __name__,
+        lifespan=lifespan or _no_lifespan,
+        middlewares=stack,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path=swagger_ui_path),
+    )
+    for api in apis:
+        app.add_api(api.spec, resolver=RelativeResolver(api.handlers), validate_responses=validate_responses)
+    return app
