@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver import rules, views
-from mockserver.dispatch import Call
+from mockserver.call import Call
 from mockserver.errors import Refusal, success_envelope
 from mockserver.fixtures import FixtureError, parse_world
 from mockserver.state import MockState

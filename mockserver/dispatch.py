@@ -15,36 +15,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.spec import inline_refs, iter_operations
 from mockserver import auth, connexion_fence
 from mockserver.answers import send_json
+from mockserver.call import Call
 from mockserver.errors import Refusal
-from mockserver.fixtures import User
 from mockserver.runtime import Runtime
 from mockserver.scenarios import canned_responses, scenario
-from mockserver.state import SESSION_HEADER, MockState
+from mockserver.state import SESSION_HEADER
 from mockserver.validation import BodyValidator, QueryValidator
 
 JSON = "application/json"
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What a handler needs of a request that has been routed, authenticated and validated."""
-
-    state: MockState  # the session the request named (X-Mock-Session), or the default one
-    user: User | None  # None only on the control API, which has no security
-    body: Any
-    path_params: dict[str, str]
-    query_string: bytes
-    runtime: Runtime
-
-    def query(self) -> QueryParams:
-        """The parsed query (built on demand: most requests have none)."""
-        return QueryParams(self.query_string)
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]

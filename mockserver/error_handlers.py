@@ -45,7 +45,8 @@ class AllowTable:
     def __init__(self, specs: list[dict[str, Any]]) -> None:
         self.rows: list[tuple[re.Pattern[str], str]] = []
         for spec in specs:
-            base = next(iter(spec.get("servers", [])), {}).get("url", "").rstrip("/")
+            servers: list[dict[str, str]] = spec.get("servers", [])
+            base = (servers[0].get("url", "") if servers else "").rstrip("/")
             for path, item in spec.get("paths", {}).items():
                 full = base + path if base.startswith("/") else path
                 pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(full)) + "/?$"

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mockserver import rules, views
-from mockserver.dispatch import Call
+from mockserver.call import Call
 from mockserver.errors import success_envelope
 from mockserver.fixtures import User
 

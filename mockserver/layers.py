@@ -19,7 +19,7 @@ logger = logging.getLogger("mockserver")
 
 
 class EnvelopeLayer:
-    """Anything raised below — a refusal, Starlette's 404/405, a Connexion problem, a bug — as the envelope."""
+    """Anything raised below (a refusal, Starlette's 404/405, a Connexion problem, a bug) as the envelope."""
 
     def __init__(self, app: ASGIApp, allow: AllowTable) -> None:
         self.app, self.allow = app, allow

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
+from contract.facts import default_facts
 from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
-from mockserver.store import DuplicateNumber, InvoiceStore, StoreFull
+from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
 
 CENT = Decimal("0.01")
-COLLECTION_METHOD = "charge_automatically"  # openapi.yaml Invoice.collection_method choice
-DISCOUNT, TAX = "DISCOUNT", "TAX"  # openapi.yaml LineItem choice: these types make up discount and tax
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +61,12 @@ def line_total(line: BlueprintLine) -> Decimal:
 
 
 def price(lines: tuple[BlueprintLine, ...]) -> Money:
-    """openapi.yaml LineItem: DISCOUNT lines make discount, TAX lines tax, the rest the subtotal."""
-    sums = {"subtotal": Decimal(0), DISCOUNT: Decimal(0), TAX: Decimal(0)}
+    """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal."""
+    facts = default_facts()
+    sums = {"subtotal_cents": Decimal(0), "discount_cents": Decimal(0), "tax_cents": Decimal(0)}
     for line in lines:
-        sums[line.context_type if line.context_type in (DISCOUNT, TAX) else "subtotal"] += line_total(line)
-    return Money(*(int(sums[key] * 100) for key in ("subtotal", DISCOUNT, TAX)))
+        sums[facts.context_type_bucket(line.context_type)] += line_total(line)
+    return Money(*(int(sums[key] * 100) for key in ("subtotal_cents", "discount_cents", "tax_cents")))
 
 
 def check_world(world: World) -> None:
@@ -85,8 +86,18 @@ def is_blank(number: str | None) -> bool:
 
 
 def generated_number(year: int, sequence: int) -> str:
-    """Contract notes choice 4: `INV-<year>-<sequence of at least 4 digits>`."""
-    return f"INV-{year}-{sequence:04d}"
+    """openapi.yaml InvoiceCreateRequest.invoice_number `x-generated.format` (P19)."""
+    return default_facts().generated_number(year, sequence)
+
+
+def collection_method() -> str:
+    """openapi.yaml Invoice.collection_method `x-on-create`: what every new invoice says."""
+    return default_facts().collection_method_on_create
+
+
+def client_is_target(invoice: Invoice) -> bool:
+    """openapi.yaml InvoiceParties `x-client-by-invoice-type` (contract notes choice 5)."""
+    return default_facts().client_is_target(invoice.invoice_type)
 
 
 def authorize_create(world: World, user: User, owner_uid: str, target_party_uid: str) -> None:
@@ -178,11 +189,11 @@ def create_invoice(
         )
 
     try:
-        return store.create(
+        stored = store.create(
             owner_uid,
             None if is_blank(requested_number) else requested_number,
             lambda sequence: generated_number(now.year, sequence),
-            build,
+            cast("Callable[[str], Stored]", build),  # a frozen Invoice has the Protocol's fields, read-only
         )
     except DuplicateNumber as duplicate:
         raise Refusal.for_field(
@@ -195,6 +206,7 @@ def create_invoice(
         raise Refusal(
             "full", f"The mock's store is full ({full.limit} invoices): restart it or raise --max-invoices."
         ) from None
+    return cast(Invoice, stored)
 
 
 def can_see(user: User, invoice: Invoice) -> bool:
