@@ -10,14 +10,23 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from starlette.types import Send
 
 CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 def encode(payload: Any) -> bytes:
-    """JSON text as bytes; non-ASCII is escaped, so any string (a lone surrogate too) can be sent."""
-    return json.dumps(payload).encode()
+    """JSON text as bytes, with orjson (the profile's largest single cost with the standard encoder).
+
+    orjson refuses what JSON allows but UTF-8 cannot carry (a lone surrogate, as a request log may
+    show one) and integers beyond 64 bits (an invoice field may hold one): those answers fall
+    back to the standard encoder, which escapes the first and writes the second exactly.
+    """
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload).encode()
 
 
 async def send_json(

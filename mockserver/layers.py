@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import send_json
 from mockserver.error_handlers import AllowTable, answer_for
@@ -28,21 +28,14 @@ class EnvelopeLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, receive, tracked)
+            await self.app(scope, receive, send)
         except Exception as error:
-            if started:  # too late for an answer: the client sees the connection end
-                logger.exception("error after the answer started", exc_info=error)
-                return
             status, envelope, headers = answer_for(error, self.allow, scope["path"])
-            await send_json(send, status, envelope, headers)
+            try:
+                await send_json(send, status, envelope, headers)
+            except RuntimeError:  # the answer had started: the client sees the connection end
+                logger.exception("error after the answer started", exc_info=error)
 
 
 class CrossOriginOnly(CORSMiddleware):

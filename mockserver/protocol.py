@@ -145,5 +145,8 @@ def envelope_protocol(allow: AllowLookup) -> type[HttpToolsProtocol]:
 
 
 def uvicorn_options(allow: AllowLookup) -> dict[str, Any]:
-    """What `uvicorn.Config` needs to run the mock with this protocol."""
-    return {"http": envelope_protocol(allow)}
+    """What `uvicorn.Config` needs to run the mock with this protocol.
+
+    The mock binds 127.0.0.1 and trusts no proxy: uvicorn's proxy-headers layer would only cost.
+    """
+    return {"http": envelope_protocol(allow), "proxy_headers": False}

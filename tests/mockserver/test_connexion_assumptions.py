@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import httptools
 import pytest
+import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.middleware.routing import RoutingMiddleware
@@ -145,3 +146,33 @@ def test_httptools_wraps_a_callback_exception_as_a_parser_error_with_the_cause()
     assert isinstance(cause, Boom), (
         "httptools no longer keeps a callback's exception as the cause (431 relies on it)"
     )
+
+
+def test_spec_validation_is_where_the_fence_skips_it_and_only_there():
+    """Assumption 5: Connexion validates in `Specification._validate_spec`; `validated` skips it."""
+    from connexion.exceptions import InvalidSpecification
+    from connexion.spec import Specification
+
+    assert "_validate_spec" in Specification.__dict__, "Specification._validate_spec is gone"
+    broken = {**SPEC, "info": {"title": "probe"}}  # no version: not valid OpenAPI
+    with pytest.raises(InvalidSpecification):
+        connexion_fence.build_app([connexion_fence.Api(broken, __name__)], outer=[], operations=Probe)
+    trusted = connexion_fence.build_app(
+        [connexion_fence.Api(broken, __name__, validated=True)], outer=[], operations=Probe
+    )
+    assert trusted is not None
+    assert Specification.__dict__["_validate_spec"] is not None
+    with pytest.raises(InvalidSpecification):  # restored after the trusted spec was added
+        connexion_fence.build_app([connexion_fence.Api(broken, __name__)], outer=[], operations=Probe)
+
+
+def test_the_bundled_control_spec_is_valid_openapi():
+    """The control API's spec is added unvalidated (assumption 5), so it is validated here.
+
+    openapi.yaml is validated by tests/contract/test_spec_document.py.
+    """
+    from openapi_spec_validator import validate
+
+    from mockserver.app import CONTROL_SPEC
+
+    validate(yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8")))
