@@ -24,9 +24,12 @@ SPEC: dict[str, Any] = {
     "info": {"title": "probe", "version": "1"},
     "servers": [{"url": "/base"}],
     "paths": {
+        "/things": {
+            "post": {"operationId": "get_thing", "responses": {"200": {"description": "ok"}}},
+        },
         "/things/{thing}": {
             "get": {"operationId": "get_thing", "responses": {"200": {"description": "ok"}}},
-        }
+        },
     },
 }
 
@@ -75,6 +78,17 @@ def test_the_router_names_the_operation_in_the_routing_extension_and_passes_path
         f"scope['extensions'][{connexion_fence.ROUTING_EXTENSION!r}]: {scope.get('extensions')}"
     )
     assert scope.get("path_params") == {"thing": "42"}, "Connexion no longer passes path_params on"
+
+
+def test_the_static_fast_path_names_an_operation_exactly_as_connexions_router():
+    """ExactPathRouting's dict lookup must write the very extension Connexion's router writes."""
+    extensions = []
+    for fast in (False, True):
+        Probe.seen.clear()
+        response = probe_app(fast_static_routes=fast).test_client().post("/base/things")
+        assert response.status_code == 204
+        extensions.append(Probe.seen[-1]["extensions"][connexion_fence.ROUTING_EXTENSION])
+    assert extensions[0] == extensions[1], f"router {extensions[0]} != fast path {extensions[1]}"
 
 
 def test_an_unrouted_request_reaches_the_inner_layer_without_an_operation():
