@@ -9,25 +9,27 @@ layer (mockserver/dispatch.py: scenarios, security, validation, session, handler
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import connexion_fence, protocol, rules
-from mockserver.dispatch import OperationLayer, Plan, plans
+from mockserver import protocol, rules
+from mockserver.dispatch import OperationLayer, Operations, Plan, plans
 from mockserver.error_handlers import AllowTable
 from mockserver.fixtures import World, load_world
 from mockserver.layers import CrossOriginOnly, EnvelopeLayer
 from mockserver.persistence import StateFile
 from mockserver.persistence import load as load_state
 from mockserver.request_log import RequestLog, RequestLogMiddleware
+from mockserver.routes import Routes
 from mockserver.runtime import Runtime
+from mockserver.specs import Api
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
 from mockserver.store import DEFAULT_MAX_INVOICES
 
@@ -46,10 +48,13 @@ class MockServer:
     """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
 
     Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
-    itself is in the envelope too (mockserver/protocol.py).
+    itself is in the envelope too (mockserver/protocol.py). It runs its own lifespan (the state
+    file), so Connexion is not needed to start.
     """
 
-    def __init__(self, asgi: Any, runtime: Runtime, persistence: StateFile | None, allow: AllowTable) -> None:
+    def __init__(
+        self, asgi: ASGIApp, runtime: Runtime, persistence: StateFile | None, allow: AllowTable
+    ) -> None:
         self._asgi = asgi
         self.runtime = runtime
         self.persistence = persistence
@@ -60,32 +65,86 @@ class MockServer:
         return self.runtime.sessions.world
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         await self._asgi(scope, receive, send)
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol: the state file runs from startup to shutdown."""
+        async with contextlib.AsyncExitStack() as stack:
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    try:
+                        if self.persistence is not None:
+                            await stack.enter_async_context(self.persistence.running())
+                    except Exception as error:
+                        await send({"type": "lifespan.startup.failed", "message": str(error)})
+                        return
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await stack.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
     def test_client(self, **kwargs: Any) -> Any:
-        """Connexion's in-process test client (Starlette's) on this mock."""
-        return self._asgi.test_client(**kwargs)
+        """Starlette's in-process test client on this mock."""
+        from starlette.testclient import TestClient
+
+        return TestClient(self, **kwargs)
 
     def uvicorn_options(self) -> dict[str, Any]:
         return protocol.uvicorn_options(self._allow.lookup)
 
 
-def outer_layers(runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None) -> list[Any]:
-    layers: list[Any] = [
-        partial(RequestLogMiddleware, log=runtime.request_log),
-        partial(EnvelopeLayer, allow=allow),
-    ]
+class OwnRouting:
+    """Serves the specs' operations (mockserver/routes.py); the rest goes to the Connexion app.
+
+    The Connexion app (Swagger UI, unknown paths, another method on a documented path, and every
+    request when responses are validated) is built on first use, so a mock that only answers
+    the contract never imports Connexion.
+    """
+
+    def __init__(
+        self,
+        routes: Routes | None,
+        operations: Operations,
+        connexion: Callable[[], ASGIApp],
+        *,
+        eager: bool = False,
+    ) -> None:
+        self.routes, self.operations = routes, operations
+        self._build_connexion = connexion
+        self._connexion: ASGIApp | None = connexion() if eager else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.routes is not None and scope["type"] == "http":
+            hit = self.routes.match(scope["method"], scope["path"])
+            if hit is not None:
+                plan, scope["path_params"] = hit
+                await self.operations.serve(plan, scope, receive, send)
+                return
+        if self._connexion is None:
+            self._connexion = self._build_connexion()
+        await self._connexion(scope, receive, send)
+
+
+def outer_layers(
+    app: ASGIApp, runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None
+) -> ASGIApp:
+    """The request log, and the envelope layer inside it; CORS outermost when on."""
+    app = RequestLogMiddleware(EnvelopeLayer(app, allow=allow), log=runtime.request_log)
     if cors_origins:
-        cors = partial(
-            CrossOriginOnly,
+        app = CrossOriginOnly(
+            app,
             allow_origins=list(cors_origins),
             allow_methods=["*"],
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
-        layers.insert(0, cors)
-    return layers
+    return app
 
 
 def create_app(
@@ -124,29 +183,32 @@ def create_app(
         load_state(Path(state_file), sessions)
         persistence = StateFile(Path(state_file), sessions)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        if persistence is None:
-            yield
-            return
-        async with persistence.running():
-            yield
-
     # The bundled specs are validated by the suite; one given with `--spec` is checked at start.
-    apis = [connexion_fence.Api(spec, HANDLERS, validated=spec_path is None)]
+    apis = [Api(spec, HANDLERS, validated=spec_path is None)]
     if control:
-        apis.append(connexion_fence.Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS, validated=True))
+        apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS, validated=True))
     table: dict[str, Plan] = {}
     for api in apis:
         table |= plans(api, max_body_bytes=facts.max_body_bytes, scenarios=api.handlers == HANDLERS)
     allow = AllowTable([api.spec for api in apis])
-    asgi = connexion_fence.build_app(
-        apis,
-        outer=outer_layers(runtime, allow, cors_origins),
-        operations=partial(OperationLayer, plans=table, runtime=runtime),
-        lifespan=lifespan,
-        swagger_ui=swagger_ui,
-        swagger_ui_path=SWAGGER_UI_PATH,
-        validate_responses=validate_responses,
-    )
-    return MockServer(asgi, runtime, persistence, allow)
+    operations = Operations(runtime)
+
+    def connexion_app() -> ASGIApp:
+        from mockserver import connexion_fence
+
+        app: ASGIApp = connexion_fence.build_app(
+            apis,
+            outer=[],
+            operations=partial(
+                OperationLayer, plans=table, operations=operations, routed=connexion_fence.routed_operation
+            ),
+            swagger_ui=swagger_ui,
+            swagger_ui_path=SWAGGER_UI_PATH,
+            validate_responses=validate_responses,
+        )
+        return app
+
+    # Responses are validated by Connexion's layer, so then every request goes through it.
+    routes = None if validate_responses else Routes(apis, table)
+    routing = OwnRouting(routes, operations, connexion_app, eager=validate_responses)
+    return MockServer(outer_layers(routing, runtime, allow, cors_origins), runtime, persistence, allow)

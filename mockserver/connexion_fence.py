@@ -1,12 +1,15 @@
 """Every place the mock relies on Connexion (and Starlette's router inside it), in one module.
 
-The mock uses Connexion for what it is good at: loading the specs, routing a request to its
-operation, Swagger UI, and (on request) response validation. Security, request validation,
-`Prefer` scenarios, sessions and the handlers are the mock's own layer (`mockserver/dispatch.py`),
-precompiled per operation. What that layer needs of Connexion is named here and nowhere else:
+The mock uses Connexion for Swagger UI, for what the mock's own router (mockserver/routes.py)
+does not match (unknown paths: 404; another method on a documented path: 405) and, with
+`--validate-responses`, for every request (its response validation needs its routing).
+Security, request validation, `Prefer` scenarios, sessions and the handlers are the mock's own
+(`mockserver/dispatch.py`), precompiled per operation. What it needs of Connexion is named here
+and nowhere else:
 
 1. `AsyncApp(import_name, lifespan=, middlewares=, swagger_ui_options=)` and `add_api(spec,
-   resolver=, validate_responses=)`: the public constructor, with our own middleware list.
+   resolver=, validate_responses=)`: the public constructor, with our own middleware list (the
+   mock runs its lifespan itself, mockserver/app.py).
 2. Connexion's router puts `{"api_base_path", "operation_id"}` into
    `scope["extensions"]["connexion_routing"]`, and a `RelativeResolver(module)` names an
    operation `"<module>.<operationId>"` (`routed_operation`, `operation_key`).
@@ -18,6 +21,9 @@ precompiled per operation. What that layer needs of Connexion is named here and 
    the suite validates (tests/contract, tests/mockserver/test_connexion_assumptions.py), it is
    skipped while they are added (`Api.validated`); a spec given with `--spec` is checked.
 
+Connexion is imported only when `build_app` first runs, on the first request the mock's router
+does not match: its import is most of the mock's start-up time.
+
 tests/mockserver/test_connexion_assumptions.py checks each of these, so a Connexion release that
 breaks one fails there, with the assumption named, rather than somewhere deep in a request.
 """
@@ -25,39 +31,19 @@ breaks one fails there, with the assumption named, rather than somewhere deep in
 from __future__ import annotations
 
 import contextlib
+import functools
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from connexion import AsyncApp
-from connexion.exceptions import ProblemException
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import RelativeResolver
-from connexion.spec import Specification
 from starlette.types import Receive, Scope, Send
+
+from mockserver.specs import Api, operation_key
 
 ROUTING_EXTENSION = "connexion_routing"
 API_PREFIX = "/api/"
-
-
-@dataclass(frozen=True)
-class Api:
-    """One spec and the module whose functions serve its operations (named by operationId)."""
-
-    spec: dict[str, Any]
-    handlers: str
-    validated: bool = False  # already checked against the OpenAPI schema (a bundled spec)
-
-
-def operation_key(handlers: str, operation_id: str) -> str:
-    """How Connexion's router names an operation that `RelativeResolver(handlers)` resolved."""
-    return f"{handlers}.{operation_id}"
 
 
 def routed_operation(scope: Scope) -> str | None:
@@ -68,6 +54,10 @@ def routed_operation(scope: Scope) -> str | None:
 
 def problem(error: Exception) -> tuple[int, str] | None:
     """(status, message) of a Connexion problem (for example a response failing validation)."""
+    if "connexion" not in sys.modules:  # nothing of Connexion ran, so it raised nothing
+        return None
+    from connexion.exceptions import ProblemException
+
     if not isinstance(error, ProblemException):
         return None
     return error.status, str(error.detail or error.title or "Request refused")
@@ -109,40 +99,47 @@ def static_routes(apis: Sequence[Api]) -> StaticRoutes:
     return table
 
 
-class ExactPathRouting(RoutingMiddleware):
-    """Connexion's routing, answering only the paths the specs spell (no slash redirects).
+@functools.cache
+def middleware_classes() -> tuple[type, type]:
+    """The two Connexion middlewares the mock subclasses (defined on first use: see above)."""
+    from connexion.middleware.routing import RoutingMiddleware
+    from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
-    A path without parameters is looked up in `static` first and named as Connexion's router
-    names it (assumption 2): Starlette's walk over mounts and routes was the largest cost
-    between the protocol and the handler.
-    """
+    class ExactPathRouting(RoutingMiddleware):
+        """Connexion's routing, answering only the paths the specs spell (no slash redirects).
 
-    def __init__(self, app: Any, static: StaticRoutes | None = None) -> None:
-        super().__init__(app)
-        self.static = static or {}
+        A path without parameters is looked up in `static` first and named as Connexion's router
+        names it (assumption 2): Starlette's walk over mounts and routes was the largest cost
+        between the protocol and the handler.
+        """
 
-    def add_api(self, *args: Any, **kwargs: Any) -> None:
-        super().add_api(*args, **kwargs)
-        no_slash_redirects(self.router)
+        def __init__(self, app: Any, static: StaticRoutes | None = None) -> None:
+            super().__init__(app)
+            self.static = static or {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            routing = self.static.get((scope["method"], scope["path"]))
-            if routing is not None:
-                scope.setdefault("extensions", {})[ROUTING_EXTENSION] = dict(routing)
+        def add_api(self, *args: Any, **kwargs: Any) -> None:
+            super().add_api(*args, **kwargs)
+            no_slash_redirects(self.router)
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                routing = self.static.get((scope["method"], scope["path"]))
+                if routing is not None:
+                    scope.setdefault("extensions", {})[ROUTING_EXTENSION] = dict(routing)
+                    await self.app(scope, receive, send)
+                    return
+            await super().__call__(scope, receive, send)
+
+    class SwaggerUIOutsideApi(SwaggerUIMiddleware):
+        """Connexion's Swagger UI, skipped for the contract's `/api/` paths it never serves."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
                 await self.app(scope, receive, send)
                 return
-        await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
-
-class SwaggerUIOutsideApi(SwaggerUIMiddleware):
-    """Connexion's Swagger UI, skipped for the contract's `/api/` paths it never serves."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+    return ExactPathRouting, SwaggerUIOutsideApi
 
 
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
@@ -163,12 +160,19 @@ def build_app(
     swagger_ui_path: str = "/ui",
     validate_responses: bool = False,
     fast_static_routes: bool = True,
-) -> AsyncApp:
+) -> Any:
     """A Connexion app: `outer` layers, Swagger UI, routing, (response validation), `operations`.
 
     `operations` is the innermost layer of the mock: it answers every routed request itself, so
     Connexion's own inner app only ever sees lifespan events.
     """
+    from connexion import AsyncApp
+    from connexion.middleware.lifespan import LifespanMiddleware
+    from connexion.middleware.response_validation import ResponseValidationMiddleware
+    from connexion.options import SwaggerUIOptions
+    from connexion.resolver import RelativeResolver
+
+    ExactPathRouting, SwaggerUIOutsideApi = middleware_classes()
     routing = partial(ExactPathRouting, static=static_routes(apis) if fast_static_routes else {})
     stack: list[Any] = [*outer, SwaggerUIOutsideApi, routing]
     if validate_responses:
@@ -194,6 +198,8 @@ def _trusted(validated: bool) -> Iterator[None]:
     if not validated:
         yield
         return
+    from connexion.spec import Specification
+
     original = Specification.__dict__["_validate_spec"]
     Specification._validate_spec = classmethod(lambda _cls, _spec: None)
     try:

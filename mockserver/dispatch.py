@@ -19,12 +19,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.spec import inline_refs, iter_operations
-from mockserver import auth, connexion_fence
+from mockserver import auth
 from mockserver.answers import send_json
 from mockserver.call import Call
 from mockserver.errors import Refusal
 from mockserver.runtime import Runtime
 from mockserver.scenarios import canned_responses, scenario
+from mockserver.specs import Api, operation_key
 from mockserver.state import SESSION_HEADER
 from mockserver.validation import BodyValidator, QueryValidator
 
@@ -45,7 +46,7 @@ class Plan:
     canned: dict[str, Any] | None  # `canned_responses` of a contract operation; None on the control API
 
 
-def plans(api: connexion_fence.Api, *, max_body_bytes: int, scenarios: bool) -> dict[str, Plan]:
+def plans(api: Api, *, max_body_bytes: int, scenarios: bool) -> dict[str, Plan]:
     """A `Plan` per operation of `api`, keyed as Connexion's router names them."""
     module = importlib.import_module(api.handlers)
     canned = canned_responses(api.spec) if scenarios else {}
@@ -55,7 +56,7 @@ def plans(api: connexion_fence.Api, *, max_body_bytes: int, scenarios: bool) -> 
         parameters = [*api.spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
         query = QueryValidator(inline_refs(api.spec, parameters))
         schema = op.get("requestBody", {}).get("content", {}).get(JSON, {}).get("schema")
-        table[connexion_fence.operation_key(api.handlers, op["operationId"])] = Plan(
+        table[operation_key(api.handlers, op["operationId"])] = Plan(
             handler=getattr(module, op["operationId"]),
             secured=auth.needs_bearer(api.spec, op),
             query=query or None,
@@ -65,20 +66,13 @@ def plans(api: connexion_fence.Api, *, max_body_bytes: int, scenarios: bool) -> 
     return table
 
 
-class OperationLayer:
-    """The innermost layer: answers every request Connexion routed to one of the plans."""
+class Operations:
+    """Serves a request whose operation is known: `Prefer`, bearer, query, body, session, handler."""
 
-    def __init__(self, app: ASGIApp, *, plans: dict[str, Plan], runtime: Runtime) -> None:
-        self.app, self.plans, self.runtime = app, plans, runtime
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        key = connexion_fence.routed_operation(scope)
-        plan = self.plans.get(key) if key is not None else None
-        if plan is None:
-            raise Refusal("not_found", "No such endpoint.")
+    async def serve(self, plan: Plan, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         prefer = headers.getlist("prefer")
         if prefer:
@@ -106,3 +100,27 @@ class OperationLayer:
         )
         envelope = await plan.handler(call)
         await send_json(send, envelope["status_code"], envelope)
+
+
+class OperationLayer:
+    """The innermost layer of the Connexion app: serves what Connexion's router named (`routed`)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        plans: dict[str, Plan],
+        operations: Operations,
+        routed: Callable[[Scope], str | None],
+    ) -> None:
+        self.app, self.plans, self.operations, self.routed = app, plans, operations, routed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key = self.routed(scope)
+        plan = self.plans.get(key) if key is not None else None
+        if plan is None:
+            raise Refusal("not_found", "No such endpoint.")
+        await self.operations.serve(plan, scope, receive, send)
