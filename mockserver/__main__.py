@@ -121,7 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(banner(app.runtime.sessions.world, base_url, control_url), flush=True)
     if not args.no_swagger_ui:
         print(f"Swagger UI: {base_url}/ui/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        **app.uvicorn_options(),
+    )
     return 0
 
 

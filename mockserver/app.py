@@ -1,91 +1,160 @@
-"""The HTTP wiring: a Connexion app (`MockApp`, an AsyncApp) serving openapi.yaml with the handlers.
+"""The factory: `create_app` assembles a `MockServer` from the specs, the fixtures and the options.
 
-`create_app` is the one place that assembles the layers — CORS, sessions, request log, errors,
-routing, `Prefer` scenarios, security, validation, handlers — and their options.
+The layers, outermost first: CORS (only for requests with `Origin`), the request log, the
+envelope layer (every exception becomes the error envelope), Connexion's Swagger UI and routing
+(mockserver/connexion_fence.py), response validation when asked for, and the mock's operation
+layer (mockserver/dispatch.py: scenarios, security, validation, session, handler).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.security import SecurityMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import RelativeResolver
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import auth, error_handlers, rules
+from mockserver import protocol, rules
 from mockserver.acks import DurableAcks
-from mockserver.dispatch import MockApp
-from mockserver.fixtures import load_world
-from mockserver.layers import CrossOriginOnly, ExactPathRouting, SessionMiddleware, SwaggerUIOutsideApi
+from mockserver.dispatch import OperationLayer, Operations, Plan, plans
+from mockserver.error_handlers import AllowTable
+from mockserver.fixtures import World, load_world
+from mockserver.journal import Journal
+from mockserver.layers import CrossOriginOnly, EnvelopeLayer
 from mockserver.request_log import RequestLog, RequestLogMiddleware
+from mockserver.routes import Routes
 from mockserver.runtime import Runtime
-from mockserver.scenarios import ScenarioMiddleware, canned_responses
+from mockserver.specs import Api
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
 from mockserver.state_file import open_state_file
 from mockserver.store import DEFAULT_MAX_INVOICES
-from mockserver.validation import PrecompiledRequestValidationMiddleware
 
 HANDLERS = (
     "mockserver.handlers"  # operationId `create_invoice` is served by mockserver.handlers.create_invoice
 )
 CONTROL_HANDLERS = "mockserver.control"
 CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
-CONTROL_PREFIX = "/__mock"
+CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
 SWAGGER_UI_PATH = "/ui"
 CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
 CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
 
 
-def middleware_stack(
-    runtime: Runtime, spec: dict[str, Any], *, validate_responses: bool, cors_origins: Sequence[str] | None
-) -> list[Any]:
-    """Connexion's stack with the mock's layers in it, outermost first.
+class MockServer:
+    """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
 
-    Left out of Connexion's default: its context layer (handlers get a `Call`) and response
-    validation unless asked for (a no-op layer otherwise); request validation is the
-    precompiled kind. Scenarios sit after routing (they need the operation) and before security
-    (a `Prefer: code=401` needs no token).
+    Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
+    itself is in the envelope too (mockserver/protocol.py). It runs its own lifespan (the state
+    file), so Connexion is not needed to start.
     """
-    stack: list[Any] = [
-        ServerErrorMiddleware,
-        partial(RequestLogMiddleware, log=runtime.request_log),
-        ExceptionMiddleware,
-        partial(SessionMiddleware, runtime=runtime),
-        SwaggerUIOutsideApi,
-        ExactPathRouting,
-        # Connexion's router names an operation by the handler it resolved to.
-        partial(
-            ScenarioMiddleware, canned={f"{HANDLERS}.{op}": c for op, c in canned_responses(spec).items()}
-        ),
-        SecurityMiddleware,
-        PrecompiledRequestValidationMiddleware,
-        LifespanMiddleware,
-    ]
-    if validate_responses:
-        stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
-    if runtime.sessions.journal is not None:  # --state-file: answers wait for their changes' commit
-        stack.insert(stack.index(ExceptionMiddleware), partial(DurableAcks, journal=runtime.sessions.journal))
+
+    def __init__(
+        self, asgi: ASGIApp, runtime: Runtime, persistence: Journal | None, allow: AllowTable
+    ) -> None:
+        self._asgi = asgi
+        self.runtime = runtime
+        self.persistence = persistence
+        self._allow = allow
+
+    @property
+    def world(self) -> World:
+        return self.runtime.sessions.world
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self._asgi(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol: at shutdown the state file's changes under way are committed.
+
+        The journal's writer runs from `create_app` on (it was opened there, so a file that
+        cannot be used stops the start before anything listens).
+        """
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.persistence is not None:
+                    await self.persistence.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def test_client(self, **kwargs: Any) -> Any:
+        """Starlette's in-process test client on this mock."""
+        from starlette.testclient import TestClient
+
+        return TestClient(self, **kwargs)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return protocol.uvicorn_options(self._allow.lookup)
+
+
+class OwnRouting:
+    """Serves the specs' operations (mockserver/routes.py); the rest goes to the Connexion app.
+
+    The Connexion app (Swagger UI, unknown paths, another method on a documented path, and every
+    request when responses are validated) is built on first use, so a mock that only answers
+    the contract never imports Connexion.
+    """
+
+    def __init__(
+        self,
+        routes: Routes | None,
+        operations: Operations,
+        connexion: Callable[[], ASGIApp],
+        *,
+        eager: bool = False,
+    ) -> None:
+        self.routes, self.operations = routes, operations
+        self._build_connexion = connexion
+        self._connexion: ASGIApp | None = connexion() if eager else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.routes is not None and scope["type"] == "http":
+            hit = self.routes.match(scope["method"], scope["path"])
+            if hit is not None:
+                plan, scope["path_params"] = hit
+                await self.operations.serve(plan, scope, receive, send)
+                return
+        if self._connexion is None:
+            self._connexion = self._build_connexion()
+        await self._connexion(scope, receive, send)
+
+
+def outer_layers(
+    app: ASGIApp,
+    runtime: Runtime,
+    allow: AllowTable,
+    cors_origins: Sequence[str] | None,
+    journal: Journal | None,
+) -> ASGIApp:
+    """The request log, the envelope layer inside it; CORS outermost when on.
+
+    With a state file, answers wait for their changes' commit (mockserver/acks.py) between the
+    log and the envelope layer: the log records a 503 for a refused write, and error answers
+    wait too.
+    """
+    app = EnvelopeLayer(app, allow=allow)
+    if journal is not None:
+        app = DurableAcks(app, journal=journal)
+    app = RequestLogMiddleware(app, log=runtime.request_log)
     if cors_origins:
-        cors = partial(
-            CrossOriginOnly,
+        app = CrossOriginOnly(
+            app,
             allow_origins=list(cors_origins),
             allow_methods=["*"],
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
-        stack.insert(0, cors)
-    return stack
+    return app
 
 
 def create_app(
@@ -100,7 +169,7 @@ def create_app(
     control: bool = True,
     swagger_ui: bool = True,
     state_file: str | Path | None = None,
-) -> MockApp:
+) -> MockServer:
     """A ready mock: openapi.yaml served with the fixtures' world.
 
     `clock` fixes every session's clock at start; `cors_origins=None` turns CORS off;
@@ -108,6 +177,7 @@ def create_app(
     (a corrupt or incompatible file raises `StateFileError`).
     """
     spec = load_spec(Path(spec_path) if spec_path is not None else default_spec_path())
+    facts = read_facts(spec)
     world = load_world(fixtures_path)
     rules.check_world(world)
     sessions = Sessions(
@@ -120,34 +190,34 @@ def create_app(
     runtime = Runtime(sessions, RequestLog())
     persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if persistence is not None:
-                await persistence.aclose()  # the changes under way are committed, the file closed
-
-    app = MockApp(
-        __name__,
-        lifespan=lifespan,
-        middlewares=middleware_stack(
-            runtime, spec, validate_responses=validate_responses, cors_origins=cors_origins
-        ),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path=SWAGGER_UI_PATH),
-    )
-    app.add_api(
-        spec,
-        resolver=RelativeResolver(HANDLERS),
-        validate_responses=validate_responses,
-        security_map={"bearer": auth.bearer_handler(lambda: sessions.world.users)},
-    )
-    specs = [spec]
+    # The bundled specs are validated by the suite; one given with `--spec` is checked at start.
+    apis = [Api(spec, HANDLERS, validated=spec_path is None)]
     if control:
-        control_spec = load_spec(CONTROL_SPEC)
-        app.add_api(control_spec, resolver=RelativeResolver(CONTROL_HANDLERS))
-        specs.append(control_spec)
-    error_handlers.register(app, specs)
-    app.runtime = runtime  # type: ignore[attr-defined]
-    app.persistence = persistence  # type: ignore[attr-defined]
-    return app
+        apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS, validated=True))
+    table: dict[str, Plan] = {}
+    for api in apis:
+        table |= plans(api, max_body_bytes=facts.max_body_bytes, scenarios=api.handlers == HANDLERS)
+    allow = AllowTable([api.spec for api in apis])
+    operations = Operations(runtime)
+
+    def connexion_app() -> ASGIApp:
+        from mockserver import connexion_fence
+
+        app: ASGIApp = connexion_fence.build_app(
+            apis,
+            outer=[],
+            operations=partial(
+                OperationLayer, plans=table, operations=operations, routed=connexion_fence.routed_operation
+            ),
+            swagger_ui=swagger_ui,
+            swagger_ui_path=SWAGGER_UI_PATH,
+            validate_responses=validate_responses,
+        )
+        return app
+
+    # Responses are validated by Connexion's layer, so then every request goes through it.
+    routes = None if validate_responses else Routes(apis, table)
+    routing = OwnRouting(routes, operations, connexion_app, eager=validate_responses)
+    return MockServer(
+        outer_layers(routing, runtime, allow, cors_origins, persistence), runtime, persistence, allow
+    )

@@ -1,19 +1,18 @@
-"""Bearer authentication against the fixtures' users, plugged into Connexion's security layer.
+"""Bearer authentication against the fixtures' users.
 
-Connexion's stock bearer handler needs `x-bearerInfoFunc` in the spec (which would tie the
-contract to this mock) and answers problem+json. This handler is handed the token table by the
-app factory and raises the API's own 401, with `WWW-Authenticate: Bearer` and the reason.
+The token table is the fixtures' (`World.users`); the contract's security scheme is `http`
+`bearer`. A refusal says why (missing, not `Bearer <token>`, unknown) and is a 401 with
+`WWW-Authenticate: Bearer` (mockserver/error_handlers.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from connexion.security import BearerSecurityHandler
-
-from mockserver.errors import unauthorized
+from mockserver.errors import Refusal
 from mockserver.fixtures import User
+
+
+def unauthorized(reason: str) -> Refusal:
+    return Refusal("unauthenticated", f"Authorization: {reason}.")
 
 
 def user_for(authorization: str | None, users: dict[str, User]) -> User:
@@ -30,15 +29,7 @@ def user_for(authorization: str | None, users: dict[str, User]) -> User:
     return user
 
 
-def bearer_handler(users: Callable[[], dict[str, User]]) -> type[BearerSecurityHandler]:
-    """A Connexion security handler class bound to the current token table."""
-
-    class FixtureBearer(BearerSecurityHandler):
-        def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:
-            async def verify(request: Any, required_scopes: Any = None) -> dict[str, Any]:
-                user = user_for(request.headers.get("authorization"), users())
-                return {"sub": user.token, "user": user}
-
-            return verify
-
-    return FixtureBearer
+def needs_bearer(spec: dict, operation: dict) -> bool:
+    """Whether the operation requires a bearer token (its own `security`, else the spec's)."""
+    requirements = operation.get("security", spec.get("security", []))
+    return any(requirements)

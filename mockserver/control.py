@@ -10,8 +10,8 @@ from dataclasses import asdict
 from typing import Any
 
 from mockserver import persistence, rules, views
-from mockserver.dispatch import Call
-from mockserver.errors import ApiError, success_envelope
+from mockserver.call import Call
+from mockserver.errors import Refusal, success_envelope
 from mockserver.fixtures import FixtureError, parse_world
 from mockserver.state import DEFAULT_SESSION, MockState
 
@@ -84,7 +84,7 @@ async def load_fixtures(call: Call) -> dict[str, Any]:
         world = parse_world(call.body, source="PUT /__mock/fixtures")
         rules.check_world(world)
     except FixtureError as error:
-        raise ApiError(422, f"Fixtures refused: {error}.") from None
+        raise Refusal("invalid", f"Fixtures refused: {error}.") from None
     call.runtime.sessions.replace_world(world, call.body)
     call.runtime.request_log.clear()
     counts = {
@@ -101,8 +101,8 @@ async def get_clock(call: Call) -> dict[str, Any]:
 async def set_clock(call: Call) -> dict[str, Any]:
     instant = views.parse_instant(call.body["now"])
     if instant is None:
-        raise ApiError.for_field(
-            422, "/now", f"cannot represent {call.body['now']!r} as an instant", "format"
+        raise Refusal.for_field(
+            "invalid", "/now", f"cannot represent {call.body['now']!r} as an instant", "format"
         )
     call.runtime.sessions.set_clock(call.state, instant)
     return success_envelope(_clock(call.state))

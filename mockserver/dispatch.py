@@ -1,125 +1,126 @@
-"""The innermost layer: call the operation's handler and send its envelope as JSON.
+"""The mock's own operation layer: everything between "routed" and "answered", precompiled.
 
-Connexion's AsyncApp builds a fresh decorator chain for every request (parameter parsing by
-signature inspection, response conversion) and routes the path a second time. The mock's
-handlers take one `Call` and return the envelope, so `MockApp` keeps Connexion's whole
-middleware stack (routing, security, validation, errors) and swaps only the innermost ASGI app
-for one that dispatches on the operation Connexion's router already found.
+Connexion's router has named the operation; from there each request goes through one `Plan`,
+built at start from the spec: `Prefer` scenarios (before security: a `Prefer: code=401` needs no
+token and touches no state), bearer security, query and body validation (P01/P03 order), then
+the session (`X-Mock-Session`, resolved only now, so an unknown path or Swagger UI never creates
+one) and the handler, whose envelope goes out through the one JSON writer.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connexion import AsyncApp
-from connexion.apps.abstract import AbstractApp
-from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
-from connexion.operations import AbstractOperation
-from starlette.datastructures import QueryParams
-from starlette.types import Receive, Scope, Send
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.fixtures import User
-from mockserver.layers import no_slash_redirects
+from contract.spec import inline_refs, iter_operations
+from mockserver import auth
+from mockserver.answers import send_json
+from mockserver.call import Call
+from mockserver.errors import Refusal
 from mockserver.runtime import Runtime
-from mockserver.state import MockState
+from mockserver.scenarios import canned_responses, scenario
+from mockserver.specs import Api, operation_key
+from mockserver.state import SESSION_HEADER
+from mockserver.validation import BodyValidator, QueryValidator
 
-JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What a handler needs of a request that Connexion has routed, authenticated and validated."""
-
-    state: MockState  # the session the request named (X-Mock-Session), or the default one
-    user: User | None  # None only on the control API, which has no security
-    body: Any
-    path_params: dict[str, str]
-    query_string: bytes
-
-    def query(self) -> QueryParams:
-        """The parsed query (built on demand: most requests have none)."""
-        return QueryParams(self.query_string)
-
-    runtime: Runtime
+JSON = "application/json"
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
 
-class DirectOperation:
-    """Calls one handler with a `Call` and answers 200 with the envelope it returns.
+@dataclass(frozen=True)
+class Plan:
+    """One operation, compiled: its handler, whether it needs a token, its validators, its examples."""
 
-    Errors are raised as `ApiError` and rendered by the exception layer further out.
-    """
+    handler: Handler
+    secured: bool
+    query: QueryValidator | None
+    body: BodyValidator | None
+    canned: dict[str, Any] | None  # `canned_responses` of a contract operation; None on the control API
 
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extensions = scope.get("extensions", {})
-        token_info = extensions.get("connexion_context", {}).get("token_info") or {}
+def plans(api: Api, *, max_body_bytes: int, scenarios: bool) -> dict[str, Plan]:
+    """A `Plan` per operation of `api`, keyed as Connexion's router names them."""
+    module = importlib.import_module(api.handlers)
+    canned = canned_responses(api.spec) if scenarios else {}
+    table = {}
+    for path, _method, op in iter_operations(api.spec):
+        op = inline_refs(api.spec, op)
+        parameters = [*api.spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
+        query = QueryValidator(inline_refs(api.spec, parameters))
+        schema = op.get("requestBody", {}).get("content", {}).get(JSON, {}).get("schema")
+        table[operation_key(api.handlers, op["operationId"])] = Plan(
+            handler=getattr(module, op["operationId"]),
+            secured=auth.needs_bearer(api.spec, op),
+            query=query or None,
+            body=BodyValidator(schema, max_body_bytes) if schema is not None else None,
+            canned=canned.get(op["operationId"]) if scenarios else None,
+        )
+    return table
+
+
+class Operations:
+    """Serves a request whose operation is known: `Prefer`, bearer, query, body, session, handler."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def serve(self, plan: Plan, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        prefer = headers.getlist("prefer")
+        if prefer:
+            chosen = scenario(prefer, plan.canned)
+            if chosen is not None:
+                if chosen.delay_ms:
+                    await asyncio.sleep(chosen.delay_ms / 1000)
+                if chosen.canned is not None:
+                    extra = [(b"preference-applied", chosen.applied.encode()), *chosen.canned.headers]
+                    await send_json(send, chosen.canned.status, chosen.canned.body, extra)
+                    return
+        sessions = self.runtime.sessions
+        user = auth.user_for(headers.get("authorization"), sessions.world.users) if plan.secured else None
+        query_string: bytes = scope.get("query_string", b"")
+        if plan.query is not None:
+            plan.query.validate(query_string)
+        body = await plan.body.read(headers, receive) if plan.body is not None else None
         call = Call(
-            state=scope["mockserver.session"],
-            user=token_info.get("user"),
-            body=extensions.get("mockserver_body"),
+            state=sessions.get(headers.get(SESSION_HEADER)),
+            user=user,
+            body=body,
             path_params=scope.get("path_params", {}),
-            query_string=scope.get("query_string", b""),
-            runtime=scope["mockserver.runtime"],
+            query_string=query_string,
+            runtime=self.runtime,
         )
-        envelope = await self.handler(call)
-        body = json.dumps(envelope).encode()  # ASCII-escaped: measurably faster than ensure_ascii=False
-        await send(
-            {
-                "type": "http.response.start",
-                "status": envelope["status_code"],
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        envelope = await plan.handler(call)
+        await send_json(send, envelope["status_code"], envelope)
 
 
-class _DirectApi(AsyncApi):
-    def make_operation(self, operation: AbstractOperation) -> Any:
-        return DirectOperation(operation.function)
+class OperationLayer:
+    """The innermost layer of the Connexion app: serves what Connexion's router named (`routed`)."""
 
-
-class _DirectASGIApp(AsyncASGIApp):
-    """Connexion's inner app, dispatching straight to the handler of the routed operation."""
-
-    api_cls = _DirectApi
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.operations_by_route: dict[tuple[str, str], DirectOperation] = {}
-
-    def add_api(self, *args: Any, **kwargs: Any) -> Any:
-        api = super().add_api(*args, **kwargs)
-        no_slash_redirects(self.router)
-        for operation_id, operation in api.operations.items():
-            self.operations_by_route[(api.base_path, operation_id)] = operation
-        return api
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        plans: dict[str, Plan],
+        operations: Operations,
+        routed: Callable[[Scope], str | None],
+    ) -> None:
+        self.app, self.plans, self.operations, self.routed = app, plans, operations, routed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.router(scope, receive, send)
+            await self.app(scope, receive, send)
             return
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        operation = self.operations_by_route.get((routing.get("api_base_path"), routing.get("operation_id")))
-        if operation is None:
-            # No operation of the specs matched: Starlette's router answers 404 or 405.
-            await self.router(scope, receive, send)
-            return
-        await operation(scope, receive, send)
-
-
-class MockApp(AsyncApp):
-    """An AsyncApp whose innermost app is `_DirectASGIApp`; everything else is Connexion's own."""
-
-    def __init__(self, import_name: str, **kwargs: Any) -> None:
-        # AsyncApp.__init__ only creates its inner app and calls AbstractApp.__init__; this does
-        # the same with the direct-dispatch inner app.
-        self._middleware_app = _DirectASGIApp()
-        AbstractApp.__init__(self, import_name, **kwargs)
+        key = self.routed(scope)
+        plan = self.plans.get(key) if key is not None else None
+        if plan is None:
+            raise Refusal("not_found", "No such endpoint.")
+        await self.operations.serve(plan, scope, receive, send)

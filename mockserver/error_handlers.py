@@ -1,87 +1,98 @@
-"""Every refusal in the API's envelope: Connexion's problems, Starlette's HTTP errors, bugs.
+"""Refusals as HTTP: the status of each kind, the headers it needs, and the error envelope.
 
-Registered on the app by `register`, so no problem+json (Connexion's default) ever escapes.
+`{status: "error", status_code, message, errors: [{field, message, code}]}` (openapi.yaml,
+ErrorEnvelope). The rules and layers raise `Refusal`s that name a kind; this is where a kind
+becomes a status, where Starlette's HTTP errors and Connexion's problems (a response failing
+`--validate-responses`) are translated, and where a bug becomes a logged 500 in the envelope.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
-from connexion import AsyncApp
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from mockserver.errors import ApiError, error_envelope
+from mockserver import connexion_fence
+from mockserver.errors import Kind, Refusal
 
 logger = logging.getLogger("mockserver")
 
-
-def _json(status: int, envelope: dict[str, Any], headers: dict[str, str] | None = None) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=status,
-        body=json.dumps(envelope).encode(),
-        mimetype="application/json",
-        content_type="application/json",
-        headers=headers or {},
-    )
-
-
-def _api_error(_request: ConnexionRequest, error: ApiError) -> ConnexionResponse:
-    return _json(error.status, error.envelope(), error.headers)
-
-
-def _problem(_request: ConnexionRequest, problem: ProblemException) -> ConnexionResponse:
-    """Connexion's own problems (security, a response failing --validate-responses…) in the envelope."""
-    status = problem.status
-    headers = dict(problem.headers or {})
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    message = str(problem.detail or problem.title or "Request refused")
-    return _json(status, error_envelope(status, message.rstrip(".") + "."), headers)
+STATUS: dict[Kind, int] = {
+    "malformed": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "invalid": 422,
+    "full": 507,  # a mock-only status: not part of the contract
+}
+WWW_AUTHENTICATE = (b"www-authenticate", b"Bearer")
 
 
-def allowed_methods(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
-    """(path pattern, `Allow` header value) for every path of the spec.
+class AllowTable:
+    """The `Allow` value of every documented path (with its servers' base path), by request path.
 
     Starlette's 405 lists only the methods of the one route it matched; the contract's `Allow`
-    must list every method the path documents.
+    must list every method the path documents. The protocol layer asks it too, for methods its
+    parser does not know.
     """
-    table = []
-    for path, item in spec.get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "/?$"
-        methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
-        table.append((re.compile(pattern), ", ".join(methods)))
-    return table
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        self.rows: list[tuple[re.Pattern[str], str]] = []
+        for spec in specs:
+            servers: list[dict[str, str]] = spec.get("servers", [])
+            base = (servers[0].get("url", "") if servers else "").rstrip("/")
+            for path, item in spec.get("paths", {}).items():
+                full = base + path if base.startswith("/") else path
+                pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(full)) + "/?$"
+                methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+                self.rows.append((re.compile(pattern), ", ".join(methods)))
+
+    def lookup(self, path: str) -> str | None:
+        return next((methods for pattern, methods in self.rows if pattern.match(path)), None)
 
 
-def _http_error_handler(allow: list[tuple[re.Pattern[str], str]]) -> Any:
-    def handle(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
-        """Starlette's HTTP errors (unknown path 404, wrong method 405) in the envelope."""
-        headers = dict(error.headers or {})
-        if error.status_code == 405:
-            path = request.url.path
-            headers["Allow"] = next((methods for pattern, methods in allow if pattern.match(path)), "")
-        detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(error.status_code)
-        message = detail or str(error.detail)
-        return _json(error.status_code, error_envelope(error.status_code, f"{message}."), headers)
-
-    return handle
+def error_envelope(status: int, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"status": "error", "status_code": status, "message": message, "errors": errors or []}
 
 
-def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    """A bug in the mock: logged with its traceback, answered in the envelope."""
+def refusal_answer(
+    refusal: Refusal, allow: AllowTable, path: str
+) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    status = STATUS[refusal.kind]
+    headers = []
+    if refusal.kind == "unauthenticated":
+        headers.append(WWW_AUTHENTICATE)
+    elif refusal.kind == "method_not_allowed":
+        headers.append((b"allow", (allow.lookup(path) or "").encode()))
+    return status, error_envelope(status, refusal.message, [e.as_dict() for e in refusal.errors]), headers
+
+
+def answer_for(error: Exception, allow: AllowTable, path: str) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    """(status, envelope, headers) for anything raised while a request was served."""
+    if isinstance(error, Refusal):
+        return refusal_answer(error, allow, path)
+    if isinstance(error, HTTPException):
+        kinds: dict[int, Kind] = {404: "not_found", 405: "method_not_allowed"}
+        kind = kinds.get(error.status_code)
+        if kind is not None:
+            message = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}[
+                error.status_code
+            ]
+            return refusal_answer(Refusal(kind, message), allow, path)
+        detail = str(error.detail).rstrip(".") + "."
+        return error.status_code, error_envelope(error.status_code, detail), []
+    problem = connexion_fence.problem(error)
+    if problem is not None:
+        status, message = problem
+        if status >= 500:
+            logger.error("%s", message)
+        headers = [WWW_AUTHENTICATE] if status == 401 else []
+        return status, error_envelope(status, message.rstrip(".") + "."), headers
     logger.exception("unexpected error", exc_info=error)
-    return _json(500, error_envelope(500, "The mock failed unexpectedly; see its log."))
-
-
-def register(app: AsyncApp, specs: list[dict[str, Any]]) -> None:
-    app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(
-        HTTPException, _http_error_handler([row for s in specs for row in allowed_methods(s)])
-    )
-    app.add_error_handler(Exception, _unexpected)
+    return 500, error_envelope(500, "The mock failed unexpectedly; see its log."), []

@@ -1,14 +1,27 @@
-"""The API's error envelope, and the one exception type every layer raises to produce it.
+"""Refusals, as the mock's rules and layers raise them: what was refused and why, never an HTTP status.
 
-`{status: "error", status_code, message, errors: [{field, message, code}]}`: rules, auth and
-validation raise `ApiError`; the HTTP wiring renders it. Keeping the shape here means no layer
-can answer outside the envelope by accident.
+A `Refusal` names its kind (`forbidden`, `conflict`, …), one readable sentence and one
+`FieldError` per broken rule. Which HTTP status each kind is, and how it is written (the API's
+error envelope), is the wiring's business: `mockserver/error_handlers.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Kind = Literal[
+    "malformed",  # not readable as a request: bad JSON, a body that is no object, a bad header value
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "too_large",
+    "unsupported_media_type",
+    "invalid",  # readable, but breaks a rule of the schema or of the contract
+    "full",  # the mock's own limits (store, sessions)
+]
 
 
 @dataclass(frozen=True)
@@ -29,41 +42,30 @@ class FieldError:
 
 
 @dataclass
-class ApiError(Exception):
-    """A request refused with `status`; `message` is one readable sentence."""
+class Refusal(Exception):
+    """A request refused for `kind`; `message` is one readable sentence."""
 
-    status: int
+    kind: Kind
     message: str
     errors: list[FieldError] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
     @classmethod
-    def for_fields(cls, status: int, errors: list[FieldError], **kwargs: Any) -> ApiError:
+    def for_fields(cls, kind: Kind, errors: list[FieldError]) -> Refusal:
         """The message names the first field and its rule, and counts the rest."""
         first = errors[0]
         message = f"{first.label}: {first.message}"
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        return cls(status, message + ".", errors, **kwargs)
+        return cls(kind, message + ".", errors)
 
     @classmethod
-    def for_field(cls, status: int, pointer: str, message: str, code: str, **kwargs: Any) -> ApiError:
-        return cls.for_fields(status, [FieldError(pointer, message, code)], **kwargs)
-
-    def envelope(self) -> dict[str, Any]:
-        return error_envelope(self.status, self.message, [e.as_dict() for e in self.errors])
-
-
-def error_envelope(status: int, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {"status": "error", "status_code": status, "message": message, "errors": errors or []}
+    def for_field(cls, kind: Kind, pointer: str, message: str, code: str) -> Refusal:
+        return cls.for_fields(kind, [FieldError(pointer, message, code)])
 
 
 def success_envelope(data: Any) -> dict[str, Any]:
+    """The contract's success answer (its `status_code` is always 200)."""
     return {"status": "success", "status_code": 200, "message": "Success", "data": data}
-
-
-def unauthorized(reason: str) -> ApiError:
-    return ApiError(401, f"Authorization: {reason}.", headers={"WWW-Authenticate": "Bearer"})

@@ -1,7 +1,7 @@
 """Operation handlers: each `operationId` of openapi.yaml names the function here that serves it.
 
 A handler receives a `Call` (the request Connexion has routed, authenticated and validated, plus
-the mock's state) and returns the success envelope; refusals are raised as `ApiError` by the
+the mock's state) and returns the success envelope; refusals are raised as `Refusal`s by the
 rules. No HTTP objects and no global state: each app (a test's, a session's) passes its own.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mockserver import rules, views
-from mockserver.dispatch import Call
+from mockserver.call import Call
 from mockserver.errors import success_envelope
 from mockserver.fixtures import User
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from mockserver.errors import ApiError, FieldError
+from contract.facts import default_facts
+from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
-from mockserver.store import DuplicateNumber, InvoiceStore, StoreFull
+from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
 
 CENT = Decimal("0.01")
-COLLECTION_METHOD = "charge_automatically"  # openapi.yaml Invoice.collection_method choice
-DISCOUNT, TAX = "DISCOUNT", "TAX"  # openapi.yaml LineItem choice: these types make up discount and tax
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +61,12 @@ def line_total(line: BlueprintLine) -> Decimal:
 
 
 def price(lines: tuple[BlueprintLine, ...]) -> Money:
-    """openapi.yaml LineItem: DISCOUNT lines make discount, TAX lines tax, the rest the subtotal."""
-    sums = {"subtotal": Decimal(0), DISCOUNT: Decimal(0), TAX: Decimal(0)}
+    """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal."""
+    facts = default_facts()
+    sums = {"subtotal_cents": Decimal(0), "discount_cents": Decimal(0), "tax_cents": Decimal(0)}
     for line in lines:
-        sums[line.context_type if line.context_type in (DISCOUNT, TAX) else "subtotal"] += line_total(line)
-    return Money(*(int(sums[key] * 100) for key in ("subtotal", DISCOUNT, TAX)))
+        sums[facts.context_type_bucket(line.context_type)] += line_total(line)
+    return Money(*(int(sums[key] * 100) for key in ("subtotal_cents", "discount_cents", "tax_cents")))
 
 
 def check_world(world: World) -> None:
@@ -85,20 +86,30 @@ def is_blank(number: str | None) -> bool:
 
 
 def generated_number(year: int, sequence: int) -> str:
-    """Contract notes choice 4: `INV-<year>-<sequence of at least 4 digits>`."""
-    return f"INV-{year}-{sequence:04d}"
+    """openapi.yaml InvoiceCreateRequest.invoice_number `x-generated.format` (P19)."""
+    return default_facts().generated_number(year, sequence)
+
+
+def collection_method() -> str:
+    """openapi.yaml Invoice.collection_method `x-on-create`: what every new invoice says."""
+    return default_facts().collection_method_on_create
+
+
+def client_is_target(invoice: Invoice) -> bool:
+    """openapi.yaml InvoiceParties `x-client-by-invoice-type` (contract notes choice 5)."""
+    return default_facts().client_is_target(invoice.invoice_type)
 
 
 def authorize_create(world: World, user: User, owner_uid: str, target_party_uid: str) -> None:
     """Contract notes choice 3: 403 when the user may not act for the owner or bill the party."""
     if owner_uid not in user.organizations:
-        raise ApiError.for_field(
-            403, "/owner_uid", f"you may not act for organization {owner_uid}", "forbidden"
+        raise Refusal.for_field(
+            "forbidden", "/owner_uid", f"you may not act for organization {owner_uid}", "forbidden"
         )
     party = world.parties.get(target_party_uid)
     if party is None or owner_uid not in party.billable_by:
-        raise ApiError.for_field(
-            403,
+        raise Refusal.for_field(
+            "forbidden",
             "/target_party_uid",
             f"organization {owner_uid} may not bill party {target_party_uid}",
             "forbidden",
@@ -126,7 +137,7 @@ def check_references(world: World, owner_uid: str, document_uid: str, blueprint_
                 )
             )
     if errors:
-        raise ApiError.for_fields(422, errors)
+        raise Refusal.for_fields("invalid", errors)
 
 
 def merged_fields(
@@ -178,18 +189,22 @@ def create_invoice(
         )
 
     try:
-        return store.create(
+        stored = store.create(
             owner_uid,
             None if is_blank(requested_number) else requested_number,
             lambda sequence: generated_number(now.year, sequence),
-            build,
+            cast("Callable[[str], Stored]", build),  # a frozen Invoice has the Protocol's fields, read-only
         )
     except DuplicateNumber as duplicate:
-        raise ApiError.for_field(
-            409, "/invoice_number", f"{duplicate.number} is already used by this organization", "duplicate"
+        raise Refusal.for_field(
+            "conflict",
+            "/invoice_number",
+            f"{duplicate.number} is already used by this organization",
+            "duplicate",
         ) from None
     except StoreFull as full:
-        raise ApiError(507, full.message) from None
+        raise Refusal("full", full.message) from None
+    return cast(Invoice, stored)
 
 
 def can_see(user: User, invoice: Invoice) -> bool:
@@ -200,7 +215,7 @@ def can_see(user: User, invoice: Invoice) -> bool:
 def find_invoice(store: InvoiceStore, user: User, invoice_uid: str) -> Invoice:
     invoice = store.get(invoice_uid)
     if invoice is None or not can_see(user, invoice):
-        raise ApiError.for_field(404, "invoice_uid", f"no invoice {invoice_uid}", "not_found")
+        raise Refusal.for_field("not_found", "invoice_uid", f"no invoice {invoice_uid}", "not_found")
     return invoice
 
 

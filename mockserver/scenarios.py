@@ -9,19 +9,16 @@ An undocumented code or unknown example name is a 400 that lists what is documen
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from contract.spec import inline_refs, iter_operations
-from mockserver.errors import ApiError
+from mockserver.errors import Refusal
 
 MAX_DELAY_MS = 30_000
+_STATUS = re.compile(r"[1-5][0-9][0-9]")
+_DELAY = re.compile(r"[0-9]{1,9}")
 _PREFERENCE = re.compile(r'\s*([A-Za-z_-]+)\s*=\s*("([^"]*)"|[^\s,;]+)\s*')
 
 
@@ -82,77 +79,63 @@ def canned_responses(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return table
 
 
-class ScenarioMiddleware:
-    """Sits after Connexion's routing (it needs the operation) and before security and validation."""
+@dataclass(frozen=True)
+class Scenario:
+    """What a request's `Prefer` header asks for: a canned answer (or None), after a delay."""
 
-    def __init__(self, app: ASGIApp, canned: dict[str, dict[str, Any]]) -> None:
-        self.app, self.canned = app, canned
+    canned: Canned | None
+    delay_ms: int
+    applied: str  # the `Preference-Applied` value: the code/example preferences honoured
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        wanted = preferences(Headers(scope=scope).getlist("prefer"))
-        if not wanted:
-            await self.app(scope, receive, send)
-            return
-        operation_id = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-        canned = self._choose(wanted, self.canned.get(operation_id))
-        if "delay" in wanted:
-            await asyncio.sleep(_delay_ms(wanted["delay"]) / 1000)
-        if canned is None:
-            await self.app(scope, receive, send)
-            return
-        body = json.dumps(canned.body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": canned.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (
-                        b"preference-applied",
-                        ", ".join(f"{k}={wanted[k]}" for k in ("code", "example") if k in wanted).encode(),
-                    ),
-                    *canned.headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    def _choose(wanted: dict[str, str], operation: dict[str, Any] | None) -> Canned | None:
-        if "code" not in wanted and "example" not in wanted:
-            return None
-        if operation is None:
-            raise ApiError(400, "Prefer: code and example apply to the contract's operations only.")
-        codes, examples = operation["codes"], operation["examples"]
-        if "example" in wanted:
-            canned = examples.get(wanted["example"])
-            if canned is None or ("code" in wanted and str(canned.status) != wanted["code"]):
-                known = ", ".join(f"{name} ({c.status})" for name, c in sorted(examples.items())) or "none"
-                raise ApiError(
-                    400,
-                    f"Prefer: no documented example {wanted['example']!r}"
-                    f"{' for code ' + wanted['code'] if 'code' in wanted else ''}; documented: {known}.",
-                )
-            return canned
-        code = wanted["code"]
-        canned = codes.get(int(code)) if code.isdigit() else None
-        if canned is None:
-            known = ", ".join(str(status) for status in sorted(codes))
-            raise ApiError(
-                400,
-                f"Prefer: code={code} is not a documented response of this operation; documented: {known}.",
+def scenario(prefer: list[str], operation: dict[str, Any] | None) -> Scenario | None:
+    """The scenario a request asks for (None without a `Prefer` the mock knows).
+
+    `operation` is the canned table of the routed operation (`canned_responses`), None for an
+    operation outside the contract (the control API).
+    """
+    wanted = preferences(prefer)
+    if not wanted:
+        return None
+    canned = _choose(wanted, operation)
+    delay = _delay_ms(wanted["delay"]) if "delay" in wanted else 0
+    applied = ", ".join(f"{k}={wanted[k]}" for k in ("code", "example") if k in wanted)
+    return Scenario(canned, delay, applied)
+
+
+def _choose(wanted: dict[str, str], operation: dict[str, Any] | None) -> Canned | None:
+    if "code" not in wanted and "example" not in wanted:
+        return None
+    if operation is None:
+        raise Refusal("malformed", "Prefer: code and example apply to the contract's operations only.")
+    codes, examples = operation["codes"], operation["examples"]
+    if "example" in wanted:
+        canned = examples.get(wanted["example"])
+        if canned is None or ("code" in wanted and str(canned.status) != wanted["code"]):
+            known = ", ".join(f"{name} ({c.status})" for name, c in sorted(examples.items())) or "none"
+            raise Refusal(
+                "malformed",
+                f"Prefer: no documented example {wanted['example'][:60]!r}"
+                f"{' for code ' + wanted['code'][:20] if 'code' in wanted else ''}; documented: {known}.",
             )
         return canned
+    code = wanted["code"]
+    canned = codes.get(int(code)) if _STATUS.fullmatch(code) else None
+    if canned is None:
+        known = ", ".join(str(status) for status in sorted(codes))
+        raise Refusal(
+            "malformed",
+            f"Prefer: code={code[:20]} is not a documented response of this operation; documented: {known}.",
+        )
+    return canned
 
 
 def _delay_ms(text: str) -> int:
-    if not text.isdigit() or int(text) > MAX_DELAY_MS:
-        raise ApiError(
-            400,
-            f"Prefer: delay must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}, got {text!r}.",
+    # ASCII digits only, and few of them: str.isdigit() takes "²", and int() refuses 4,301 digits.
+    if not _DELAY.fullmatch(text) or int(text) > MAX_DELAY_MS:
+        raise Refusal(
+            "malformed",
+            f"Prefer: delay must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}, "
+            f"got {text[:20]!r}.",
         )
     return int(text)

@@ -21,7 +21,7 @@ from typing import Any
 from contract.spec import inline_refs, operation, property_defaults, request_body_schema
 from mockserver import persistence
 from mockserver.clock import Clock
-from mockserver.errors import ApiError
+from mockserver.errors import Refusal
 from mockserver.fixtures import World
 from mockserver.journal import Journal
 from mockserver.persistence import Row
@@ -122,13 +122,15 @@ class Sessions:
         if state is not None:
             return state
         if not SESSION_NAME.match(name):
-            raise ApiError(400, f"X-Mock-Session: must match {SESSION_NAME.pattern}, got {name[:80]!r}.")
+            raise Refusal(
+                "malformed", f"X-Mock-Session: must match {SESSION_NAME.pattern}, got {name[:80]!r}."
+            )
         with self._lock:
             if name not in self._sessions:
                 named = len(self._sessions) - (DEFAULT_SESSION in self._sessions)
                 if name != DEFAULT_SESSION and named >= self.max_sessions:
-                    raise ApiError(
-                        507,
+                    raise Refusal(
+                        "full",
                         f"X-Mock-Session: the mock holds {self.max_sessions} named sessions already; "
                         "reset them with POST /__mock/reset?all=true.",
                     )

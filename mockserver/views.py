@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from mockserver.fixtures import Contact, Organization, Party, World
-from mockserver.rules import COLLECTION_METHOD, Invoice, Money, line_total, price
+from mockserver.rules import Invoice, Money, client_is_target, collection_method, line_total, price
 
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
@@ -30,9 +30,11 @@ def parse_instant(text: str | None) -> datetime | None:
     normalized = _LEAP_SECOND.sub(":59", _LONG_FRACTION.sub(r"\1", text.upper())).replace("Z", "+00:00")
     try:
         instant = datetime.fromisoformat(normalized)
-    except ValueError:
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        instant.astimezone(UTC)  # 0001-01-01T00:00:00+01:00 has no UTC time: unrepresentable
+    except (ValueError, OverflowError):
         return None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant
 
 
 def format_instant(instant: datetime) -> str:
@@ -72,7 +74,7 @@ def _party(entity: Organization | Party, role: str) -> dict[str, Any]:
 def parties(world: World, invoice: Invoice) -> dict[str, Any]:
     """Contract notes choice 5: receivable bills the target party; payable is billed by it."""
     owner, target = world.organizations[invoice.owner_uid], world.parties[invoice.target_party_uid]
-    client, provider = (target, owner) if invoice.invoice_type == "ACCOUNTS_RECEIVABLE" else (owner, target)
+    client, provider = (target, owner) if client_is_target(invoice) else (owner, target)
     return {"client": _party(client, "client"), "service_provider": _party(provider, "service_provider")}
 
 
@@ -132,7 +134,7 @@ def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         "invoice_number": invoice.invoice_number,
         "invoice_type": invoice.invoice_type,
         "status": invoice.status,
-        "collection_method": COLLECTION_METHOD,
+        "collection_method": collection_method(),
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
         "paid_date": None,
@@ -174,7 +176,7 @@ def summary_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         "paid_date": None,
         "document_uid": invoice.document_uid,
         "status": invoice.status,
-        "collection_method": COLLECTION_METHOD,
+        "collection_method": collection_method(),
         "blueprint": {"is_active": blueprint.is_active} if blueprint else None,
         "parties": {"client": parties(world, invoice)["client"]},
     }

@@ -60,7 +60,9 @@ def wait_until_answers(
 @contextlib.contextmanager
 def serve(app: Any, startup_seconds: float = 30, probe: str = PROBE) -> Iterator[str]:
     """Run `app` with uvicorn on 127.0.0.1 and a free port, in a thread; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    # The mock brings its own protocol options (refusals before the app in the envelope).
+    options = app.uvicorn_options() if hasattr(app, "uvicorn_options") else {}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options))
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
     thread.start()
     try:

@@ -15,12 +15,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path

@@ -1,0 +1,71 @@
+"""The wiring's order (issue 12): the session is resolved after routing, so neither an unknown
+path nor Swagger UI nor a canned `Prefer` answer makes one; the factory's object owns its parts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.mockserver.support import REPO_ROOT, assert_error, create_app
+
+SESSION = "X-Mock-Session"
+
+
+def sessions(client) -> set[str]:
+    return {s["session"] for s in client.get("/__mock/sessions").json()["data"]}
+
+
+def test_an_unknown_path_with_a_bad_session_header_is_404(client):
+    assert_error(client.get("/nowhere", headers={SESSION: "not a name!"}), 404)
+    assert_error(client.get("/api/nowhere", headers={SESSION: "x" * 200}), 404)
+
+
+def test_a_bad_session_header_on_a_real_operation_is_still_400(client):
+    assert_error(client.get("/__mock/clock", headers={SESSION: "not a name!"}), 400)
+
+
+def test_swagger_ui_with_the_header_creates_no_session(client):
+    assert client.get("/ui/", headers={SESSION: "from-the-ui"}).status_code == 200
+    assert "from-the-ui" not in sessions(client)
+
+
+def test_a_canned_answer_creates_no_session(client):
+    response = client.post("/api/invoices", json={}, headers={"Prefer": "code=409", SESSION: "canned"})
+    assert response.status_code == 409
+    assert "canned" not in sessions(client)
+
+
+def test_the_factory_returns_an_object_that_owns_runtime_persistence_and_protocol():
+    mock = create_app()
+    assert mock.runtime.sessions.world is mock.world
+    assert mock.persistence is None
+    assert "http" in mock.uvicorn_options()
+
+
+def test_answering_the_contract_needs_no_connexion_import():
+    """Connexion's import is most of the start-up time: the contract's operations are routed
+    without it (mockserver/routes.py); Swagger UI and unknown paths bring it in on first use."""
+    program = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from tests.mockserver.support import MINIMAL, USER_A, auth, create_app\n"
+        "client = create_app().test_client()\n"
+        "response = client.post('/api/invoices', json=MINIMAL, headers=auth(USER_A))\n"
+        "assert response.status_code == 200, response.text\n"
+        "uid = response.json()['data']['uid']\n"
+        "assert client.get('/api/invoices/' + uid, headers=auth(USER_A)).status_code == 200\n"
+        "assert client.get('/__mock/sessions').status_code == 200\n"
+        "print('connexion' in sys.modules)\n"
+        "assert client.get('/ui/').status_code == 200\n"
+        "print('connexion' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"], result.stdout
