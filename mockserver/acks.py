@@ -8,23 +8,24 @@ A request that changed nothing passes straight through.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import journal
-from mockserver.errors import error_envelope
+from mockserver.answers import send_json
+from mockserver.error_handlers import error_envelope
 from mockserver.journal import Journal, WriteFailed
 
 RETRY_AFTER_SECONDS = 1
 
 
-def refusal(reason: str) -> bytes:
+def refusal(reason: str) -> dict[str, Any]:
     message = (
         f"The mock could not write this change to its state file ({reason}), so it did not make it; "
         "GET /__mock/health shows the state file's condition."
     )
-    return json.dumps(error_envelope(503, message)).encode()
+    return error_envelope(503, message)
 
 
 class DurableAcks:
@@ -48,19 +49,8 @@ class DurableAcks:
                     await self.journal.wait(groups)
                 except WriteFailed as failure:
                     replaced = True
-                    body = refusal(str(failure))
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 503,
-                            "headers": [
-                                (b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                            ],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    retry_after = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+                    await send_json(send, 503, refusal(str(failure)), [retry_after])
                     return
             await send(message)
 

@@ -21,7 +21,7 @@ import pytest
 
 from mockserver import persistence
 from mockserver.request_log import MAX_BODY_CHARS, RequestLog
-from tests.frontend.conftest import MockProcess
+from tests.servers import ServerProcess
 from tests.mockserver.support import NOW, USER_A, auth, body_for, create_app, created
 from tests.servers import serve
 
@@ -88,7 +88,7 @@ def test_kill_9_never_loses_an_acknowledged_create(tmp_path):
     logs = tmp_path / "logs"
     lost_per_round = []
     for round_number in range(KILL_ROUNDS):
-        mock = MockProcess(logs, "--state-file", str(state))
+        mock = ServerProcess.mock(logs, "--state-file", str(state))
         try:
             assert mock.answers(READY_SECONDS), f"round {round_number}: {mock.stderr}"
             loop = CreateLoop(mock.base_url)
@@ -104,7 +104,7 @@ def test_kill_9_never_loses_an_acknowledged_create(tmp_path):
         loop.join()
         acknowledged.update(loop.acknowledged)
 
-        again = MockProcess(logs, "--state-file", str(state))
+        again = ServerProcess.mock(logs, "--state-file", str(state))
         try:
             assert again.answers(READY_SECONDS), f"round {round_number}: restart refused: {again.stderr}"
             missing = []
@@ -131,7 +131,7 @@ def test_a_real_write_error_in_a_real_process_is_503_and_restart_keeps_exactly_t
     """The mock's own file-size limit (RLIMIT_FSIZE, set from outside with prlimit) makes the
     kernel refuse to extend the log (EFBIG): a genuine I/O error under SQLite."""
     state = tmp_path / "state.db"
-    mock = MockProcess(tmp_path / "logs", "--state-file", str(state))
+    mock = ServerProcess.mock(tmp_path / "logs", "--state-file", str(state))
     try:
         assert mock.answers(READY_SECONDS), mock.stderr
         with httpx.Client(base_url=mock.base_url, timeout=30) as http:
@@ -151,7 +151,7 @@ def test_a_real_write_error_in_a_real_process_is_503_and_restart_keeps_exactly_t
         assert "cannot write the state file" in mock.stderr, "the reason is logged"
     finally:
         mock.kill9()
-    again = MockProcess(tmp_path / "logs", "--state-file", str(state))
+    again = ServerProcess.mock(tmp_path / "logs", "--state-file", str(state))
     try:
         assert again.answers(READY_SECONDS), again.stderr
         assert uids_of_dump(again.base_url) == acknowledged
