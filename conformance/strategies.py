@@ -277,7 +277,9 @@ class Defect:
 def _bad_values(name: str, schema: dict[str, Any]) -> Iterator[tuple[Any, str]]:
     """Values that break `schema` (an inlined OpenAPI 3.0 schema), each with the rule it breaks."""
     kind = schema.get("type")
-    if not schema.get("nullable"):
+    # A schema without `type` accepts any JSON value, null included (OpenAPI 3.0.3: `nullable` only
+    # means something beside `type`); only a typed, non-nullable schema refuses null.
+    if kind is not None and not schema.get("nullable"):
         yield None, "null where the field is not nullable"
     if kind == "string":
         yield 42, "a number where a string is required"
