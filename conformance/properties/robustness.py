@@ -76,9 +76,9 @@ def query_strings(names: list[str]) -> st.SearchStrategy[bytes]:
         for key, val, how in pairs:
             if how == "quoted":
                 parts.append(quote(key, safe="") + "=" + quote(val, safe=""))
-            else:  # as the bytes a broken client sends (no spaces, `#` or control bytes: those end the line)
-                text = f"{key}={val}"
-                parts.append("".join(c for c in text if c not in " #\r\n\t" and ord(c) >= 0x20))
+            else:  # unencoded, as a careless client sends it, within the request-target grammar
+                text = f"{key}={val}"  # (RFC 9112: visible ASCII; `#` would start a fragment)
+                parts.append("".join(c for c in text if 0x21 <= ord(c) <= 0x7E and c != "#"))
         return "&".join(parts).encode("utf-8")[: MAX_REQUEST_LINE - 100]
 
     return st.lists(st.tuples(name, value, encode), min_size=1, max_size=8).map(render)
@@ -99,7 +99,7 @@ def robust_query_strings(ctx: Context) -> None:
 
     @given(path=st.sampled_from(paths), query=query_strings(names))
     @example(path=paths[0], query=b"page=" + b"9" * 5000)
-    @example(path=paths[0], query="per_page=%F0%9F%92%A5&page=\u0661".encode())
+    @example(path=paths[0], query=b"per_page=%F0%9F%92%A5&page=%D9%A1")
     @example(path=paths[0], query=b"page=1&page=2&per_page=1&per_page=")
     def test(path: bytes, query: bytes) -> None:
         survive(
