@@ -27,11 +27,30 @@ DEFAULT_MAX_EXAMPLES = 50
 E = TypeVar("E", bound=BaseException)
 
 
+class _FirstViolation(threading.local):
+    value: Violation | None = None
+
+
+# The first violation of the Hypothesis run in progress (see `run_seeded`).
+_FIRST = _FirstViolation()
+
+
 class Violation(AssertionError):
-    """The server broke the rule; `exchanges` are the requests that show it, in order."""
+    """The server broke the rule; `exchanges` are the requests that show it, in order.
+
+    Every violation made during a Hypothesis run is remembered (the first one), whatever Hypothesis
+    makes of it afterwards. Hypothesis replays a failing example to confirm and shrink it, assuming
+    the test is a pure function of its draws. A server is not: on replay it may fail at another
+    step or not at all, and Hypothesis then raises `FlakyFailure`, or `FlakyStrategyDefinition` when
+    the replay draws differently (a state machine whose rules depend on what the server answered)
+    instead of the failure (Hypothesis docs, "Flaky failures"). The first violation is the server's
+    break, so `run_seeded` reports it, with a note that the replay differed.
+    """
 
     def __init__(self, message: str, *exchanges: Exchange) -> None:
         super().__init__(message)
+        if _FIRST.value is None:
+            _FIRST.value = self
         self.message = message
         self.exchanges = list(exchanges)
         self.details: list[str] = []
@@ -153,7 +172,7 @@ class Context:
     def hypothesis(self, name: str, test: Callable[..., None], *, weight: float = 1.0) -> None:
         """Run a `@given` test with the run's settings and this property's seed."""
         configured = hypothesis_settings(self.settings.examples(weight))(test)
-        run_seeded(seed(self.settings.seed_for(name))(capture_violations(configured)))
+        run_seeded(seed(self.settings.seed_for(name))(configured))
 
 
 def hypothesis_settings(max_examples: int, *, shrink: bool = True, **extra: Any) -> settings:
@@ -176,35 +195,6 @@ def hypothesis_settings(max_examples: int, *, shrink: bool = True, **extra: Any)
         "print_blob": False,
     }
     return settings(**(options | extra))
-
-
-class _FirstViolation(threading.local):
-    value: Violation | None = None
-
-
-_FIRST = _FirstViolation()
-
-
-def capture_violations(test: Callable[..., None]) -> Callable[..., None]:
-    """Remember the first `Violation` the test raises, whatever Hypothesis makes of it afterwards.
-
-    Hypothesis replays a failing example to confirm and shrink it, assuming the test is a pure
-    function of its draws. A server is not: on replay it may fail at another step or not at all, and
-    when the draws then differ Hypothesis raises `FlakyStrategyDefinition` or `FlakyFailure` instead
-    of the failure (hypothesis docs, "Flaky"; HypothesisWorks/hypothesis#3884). The first violation
-    is the server's break, so `run_seeded` reports it, with a note that the replay differed.
-    """
-
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            test(*args, **kwargs)
-        except Violation as violation:
-            if _FIRST.value is None:
-                _FIRST.value = violation
-            raise
-
-    return wrapper
 
 
 def run_seeded(test: Callable[[], None]) -> None:

@@ -18,7 +18,7 @@ from conformance.properties.steps import (
 # -- auth ------------------------------------------------------------------------------------------
 
 
-@prop("auth_required", kind="auth")
+@prop("auth_required", kind="auth", rows=("P01", "P07", "P08", "P37"))
 def auth_required(ctx: Context) -> None:
     """Every operation answers 401 with WWW-Authenticate: Bearer without a token, or with a bad one.
 
@@ -61,7 +61,7 @@ def auth_required(ctx: Context) -> None:
     ctx.hypothesis("auth_required", test)
 
 
-@prop("owner_forbidden", kind="auth")
+@prop("owner_forbidden", kind="auth", rows=("P03",))
 def owner_forbidden(ctx: Context) -> None:
     """Creating for an organization the token's user does not belong to is 403 naming owner_uid.
 
@@ -85,7 +85,7 @@ def owner_forbidden(ctx: Context) -> None:
     ctx.hypothesis("owner_forbidden", test, weight=0.5)
 
 
-@prop("party_forbidden", kind="auth")
+@prop("party_forbidden", kind="auth", rows=("P03",))
 def party_forbidden(ctx: Context) -> None:
     """Billing a party the owner organization may not bill is 403 naming target_party_uid.
 

@@ -21,7 +21,7 @@ from contract.spec import property_defaults, request_body_schema
 # -- create: defaults, echo, numbers ------------------------------------------------------------------
 
 
-@prop("defaults_applied", kind="create")
+@prop("defaults_applied", kind="create", rows=("P24",))
 def defaults_applied(ctx: Context) -> None:
     """Fields omitted from a create request come back with the spec's defaults.
 
@@ -58,7 +58,7 @@ ECHOED = ("target_party_uid", "document_uid", "invoice_blueprint_uid", "status",
 DATES = ("issue_date", "due_date")
 
 
-@prop("supplied_fields_echoed", kind="create")
+@prop("supplied_fields_echoed", kind="create", rows=("P18", "P23", "P30"))
 def supplied_fields_echoed(ctx: Context) -> None:
     """Every field a create request supplies comes back unchanged (date-times as the same instant).
 
@@ -107,7 +107,7 @@ def supplied_fields_echoed(ctx: Context) -> None:
     ctx.hypothesis("supplied_fields_echoed", test)
 
 
-@prop("new_invoice_content", kind="create")
+@prop("new_invoice_content", kind="create", rows=("P15", "P24"))
 def new_invoice_content(ctx: Context) -> None:
     """A new invoice is unpaid, uncommented, and has exactly its blueprint's line items and notes.
 
@@ -197,7 +197,7 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-@prop("age_and_overdue_days", kind="create")
+@prop("age_and_overdue_days", kind="create", rows=("P31",))
 def age_and_overdue_days(ctx: Context) -> None:
     """age and overdue_days count whole days since issue_date / due_date (a day of slack for clocks).
 

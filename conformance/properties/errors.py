@@ -62,7 +62,7 @@ def _duplicate(ctx: Context, combo: Combination) -> Exchange:
     return ctx.client.create(combo.token, combo.body() | {"invoice_number": number})
 
 
-@prop("envelope_consistent", kind="errors")
+@prop("envelope_consistent", kind="errors", rows=("P11", "P25", "P26"))
 def envelope_consistent(ctx: Context) -> None:
     """Every answer, success or error, is the JSON envelope whose status_code is the HTTP status.
 
@@ -84,7 +84,7 @@ def envelope_consistent(ctx: Context) -> None:
     ctx.hypothesis("envelope_consistent", test, weight=0.5)
 
 
-@prop("field_errors_named", kind="errors")
+@prop("field_errors_named", kind="errors", rows=("P11", "P17"))
 def field_errors_named(ctx: Context) -> None:
     """A request breaking one schema rule is refused with 422 whose errors name the offending field.
 
@@ -114,7 +114,7 @@ def field_errors_named(ctx: Context) -> None:
     ctx.hypothesis("field_errors_named", test, weight=1.5)
 
 
-@prop("unknown_reference_refused", kind="errors")
+@prop("unknown_reference_refused", kind="errors", rows=("P03",))
 def unknown_reference_refused(ctx: Context) -> None:
     """A document or blueprint unknown to the owner (another's, or none at all) is 422 naming the field.
 

@@ -16,7 +16,7 @@ from conformance.properties.steps import (
 # -- create: the shapes of the answer ------------------------------------------------------------------
 
 
-@prop("invoice_fields_as_list", kind="create")
+@prop("invoice_fields_as_list", kind="create", rows=("P13", "P16"))
 def invoice_fields_as_list(ctx: Context) -> None:
     """The request's invoice_fields map comes back as the documented list, blueprint fields first.
 

@@ -22,7 +22,7 @@ from conformance.properties.steps import (
 from conformance.strategies import list_parameters
 
 
-@prop("list_contains_created", kind="stateful")
+@prop("list_contains_created", kind="stateful", rows=("P20",))
 def list_contains_created(ctx: Context) -> None:
     """An invoice just created is in its owner's list of its invoice_type (summarized faithfully), and
     not in the list of the other type.
@@ -71,7 +71,7 @@ def list_contains_created(ctx: Context) -> None:
     ctx.hypothesis("list_contains_created", test, weight=0.5)
 
 
-@prop("list_filter_and_defaults", kind="stateful")
+@prop("list_filter_and_defaults", kind="stateful", rows=("P20", "P21"))
 def list_filter_and_defaults(ctx: Context) -> None:
     """A list without parameters is the list with the spec's defaults for page, per_page and invoice_type.
 
@@ -118,7 +118,7 @@ def list_filter_and_defaults(ctx: Context) -> None:
     ctx.hypothesis("list_filter_and_defaults", test, weight=0.3)
 
 
-@prop("list_pagination_meta", kind="stateful")
+@prop("list_pagination_meta", kind="stateful", rows=("P10", "P21"))
 def list_pagination_meta(ctx: Context) -> None:
     """Each page's _meta and _links agree with the request and with each other.
 
@@ -191,7 +191,7 @@ def list_pagination_meta(ctx: Context) -> None:
     ctx.hypothesis("list_pagination_meta", test, weight=0.5)
 
 
-@prop("list_newest_first", kind="stateful")
+@prop("list_newest_first", kind="stateful", rows=("P04",))
 def list_newest_first(ctx: Context) -> None:
     """Invoices created one after another are listed in the reverse order of creation.
 

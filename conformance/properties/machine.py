@@ -13,7 +13,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, get_state_machine
 from conformance import expect
 from conformance import strategies as gen
 from conformance.client import Exchange
-from conformance.core import Context, Violation, capture_violations, hypothesis_settings, prop, run_seeded
+from conformance.core import Context, Violation, hypothesis_settings, prop, run_seeded
 from conformance.properties.steps import (
     combinations,
     create,
@@ -136,7 +136,7 @@ def machine_for(ctx: Context) -> type[RuleBasedStateMachine]:
     return InvoiceMachine
 
 
-@prop("state_machine", kind="stateful")
+@prop("state_machine", kind="stateful", rows=("P15", "P23"))
 def state_machine(ctx: Context) -> None:
     """Random sequences of creates and reads agree with a model of what must exist and who sees it.
 
@@ -150,4 +150,4 @@ def state_machine(ctx: Context) -> None:
     # the violation already carries the two requests that reproduce it (create, then read).
     configured = hypothesis_settings(max(5, ctx.settings.examples(0.5)), shrink=False, stateful_step_count=15)
     test = get_state_machine_test(machine, settings=configured)
-    run_seeded(seed(ctx.settings.seed_for("state_machine"))(capture_violations(test)))
+    run_seeded(seed(ctx.settings.seed_for("state_machine"))(test))

@@ -17,7 +17,7 @@ from conformance.properties.steps import (
 )
 
 
-@prop("invoice_number_generated", kind="create")
+@prop("invoice_number_generated", kind="create", rows=("P05", "P19"))
 def invoice_number_generated(ctx: Context) -> None:
     """A number omitted, null or blank is generated as INV-<year>-<4+ digits>, never one already in use.
 
@@ -57,7 +57,7 @@ def invoice_number_generated(ctx: Context) -> None:
     ctx.hypothesis("invoice_number_generated", test)
 
 
-@prop("duplicate_number_refused", kind="create")
+@prop("duplicate_number_refused", kind="create", rows=("P18", "P03"))
 def duplicate_number_refused(ctx: Context) -> None:
     """A number already used by the same owner (supplied or generated) is refused with 409 naming it.
 
@@ -90,7 +90,7 @@ def duplicate_number_refused(ctx: Context) -> None:
     ctx.hypothesis("duplicate_number_refused", test, weight=0.5)
 
 
-@prop("number_scoped_to_owner", kind="create")
+@prop("number_scoped_to_owner", kind="create", rows=("P19",))
 def number_scoped_to_owner(ctx: Context) -> None:
     """A number used by one owner organization may be used again by another.
 

@@ -18,7 +18,7 @@ from conformance.properties.steps import (
 # -- single-scenario properties -------------------------------------------------------------------------
 
 
-@prop("get_returns_created", kind="stateful")
+@prop("get_returns_created", kind="stateful", rows=("P15", "P23"))
 def get_returns_created(ctx: Context) -> None:
     """An invoice read back by uid (by any member of its owner) is the invoice the create returned.
 
@@ -60,7 +60,7 @@ def get_returns_created(ctx: Context) -> None:
     ctx.hypothesis("get_returns_created", test, weight=0.7)
 
 
-@prop("invisible_to_other_org", kind="stateful")
+@prop("invisible_to_other_org", kind="stateful", rows=("P27",))
 def invisible_to_other_org(ctx: Context) -> None:
     """Another organization's token gets 404 for the invoice and never sees it in any list.
 

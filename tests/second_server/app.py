@@ -92,6 +92,21 @@ def utc_text(value: str | None) -> str | None:
     return parsed.astimezone(UTC).isoformat()
 
 
+MAX_DEPTH = 64
+
+
+def depth(value: Any) -> int:
+    """How deep arrays and objects nest (iteratively: a deep value must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def cents(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
@@ -217,6 +232,8 @@ class InvoiceApi:
             raise Refusal(400, "The body is not well-formed JSON.") from None
         if not isinstance(body, dict):
             raise Refusal(400, "The body must be a JSON object.")
+        if depth(body) > MAX_DEPTH:
+            raise Refusal(400, f"The JSON nests deeper than {MAX_DEPTH} levels.")
         try:
             json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeError:
@@ -360,7 +377,26 @@ class InvoiceApi:
 
     def summary(self, invoice: dict[str, Any]) -> dict[str, Any]:
         full = self.full(invoice)
-        names = ["uid", "invoice_number", "subtotal_cents", "discount_cents", "tax_cents", "total", "total_cents", "pre_payment_credit_notes_cents", "amount_due_cents", "amount_paid_cents", "amount_remaining_cents", "overdue_days", "issue_date", "due_date", "paid_date", "document_uid", "status", "collection_method"]
+        names = [
+            "uid",
+            "invoice_number",
+            "subtotal_cents",
+            "discount_cents",
+            "tax_cents",
+            "total",
+            "total_cents",
+            "pre_payment_credit_notes_cents",
+            "amount_due_cents",
+            "amount_paid_cents",
+            "amount_remaining_cents",
+            "overdue_days",
+            "issue_date",
+            "due_date",
+            "paid_date",
+            "document_uid",
+            "status",
+            "collection_method",
+        ]
         document = invoice["document"]
         item = {name: full[name] for name in names}
         item["parent_contract"] = {
