@@ -154,3 +154,13 @@ def same_multiset(left: list[Any], right: list[Any]) -> bool:
     """Lists whose order the contract leaves open (line_items, precision row P15) are equal when
     they hold the same items the same number of times."""
     return Counter(map(canonical, left)) == Counter(map(canonical, right))
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else `{}` (a shape problem is reported where it matters)."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else `[]`."""
+    return value if isinstance(value, list) else []

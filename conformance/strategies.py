@@ -356,7 +356,7 @@ def apply_defect(body: dict[str, Any], defect: Defect) -> dict[str, Any]:
 
 def query_defects(spec: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """(parameter, bad value, why) for each query parameter of the list, from its schema."""
-    found = []
+    found: list[tuple[str, Any, str]] = []
     for name, parameter in list_parameters(spec).items():
         schema = parameter.get("schema", {})
         if schema.get("type") == "integer":

@@ -121,7 +121,7 @@ def new_invoice_content(ctx: Context) -> None:
     @example(plan=gen.CreatePlan(combos[0], blueprint=None))
     def test(plan: gen.CreatePlan) -> None:
         exchange, data = create(ctx, plan)
-        fixed = {"paid_date": None, "comments": [], "integrations": [], "has_comments": False}
+        fixed: dict[str, Any] = {"paid_date": None, "comments": [], "integrations": [], "has_comments": False}
         fixed["collection_method"] = ctx.facts.collection_method_on_create
         for name, value in fixed.items():
             if data.get(name) != value:

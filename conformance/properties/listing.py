@@ -90,13 +90,13 @@ def list_filter_and_defaults(ctx: Context) -> None:
         created_exchange, created = create(ctx, gen.CreatePlan(combo, fields={"invoice_type": kind}))
         exchange = ctx.client.list(combo.token)
         data = expect.success(exchange, "list without parameters")
-        meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+        meta = expect.mapping(data.get("_meta"))
         for name in ("page", "per_page"):
             if meta.get(name) != defaults[name]:
                 raise Violation(
                     f"_meta.{name} must default to {defaults[name]}; got {meta.get(name)!r}", exchange
                 )
-        items = data.get("items") if isinstance(data.get("items"), list) else []
+        items = expect.sequence(data.get("items"))
         uids = [item.get("uid") for item in items if isinstance(item, dict)]
         if kind == defaults["invoice_type"] and created["uid"] not in uids:
             raise Violation(
@@ -273,9 +273,9 @@ def scan_pages(ctx: Context, token: str, kind: str, per_page: int, mine: set[str
         exchange = ctx.client.list(token, invoice_type=kind, page=page, per_page=per_page)
         exchanges.append(exchange)
         data = expect.success(exchange, f"list page {page}")
-        meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+        meta = expect.mapping(data.get("_meta"))
         totals.add(meta.get("total_items"))
-        for item in data.get("items") or []:
+        for item in expect.sequence(data.get("items")):
             uid = item.get("uid") if isinstance(item, dict) else None
             if uid in mine and uid in seen:
                 if len(totals) > 1:
@@ -320,10 +320,11 @@ def list_default_filter_is_explicit(ctx: Context) -> None:
             implicit = ctx.client.list(combo.token, per_page=page_size)
             explicit = ctx.client.list(combo.token, per_page=page_size, invoice_type=default)
             left, right = expect.success(implicit, "list"), expect.success(explicit, "list")
-            left_meta = left.get("_meta") if isinstance(left.get("_meta"), dict) else {}
-            right_meta = right.get("_meta") if isinstance(right.get("_meta"), dict) else {}
+            left_meta = expect.mapping(left.get("_meta"))
+            right_meta = expect.mapping(right.get("_meta"))
             uids = [
-                [i.get("uid") for i in d.get("items") or [] if isinstance(i, dict)] for d in (left, right)
+                [i.get("uid") for i in expect.sequence(d.get("items")) if isinstance(i, dict)]
+                for d in (left, right)
             ]
             if uids[0] == uids[1] and left_meta.get("total_items") == right_meta.get("total_items"):
                 return
@@ -344,4 +345,4 @@ def list_default_filter_is_explicit(ctx: Context) -> None:
 
 
 def item_uids(data: dict[str, Any]) -> list[Any]:
-    return [item.get("uid") for item in data.get("items") or [] if isinstance(item, dict)]
+    return [item.get("uid") for item in expect.sequence(data.get("items")) if isinstance(item, dict)]

@@ -30,10 +30,11 @@ def money_problems(invoice: dict[str, Any], facts: ContractFacts, *, summary: bo
         "amount_paid_cents",
         "amount_remaining_cents",
     )
-    values = {name: invoice.get(name) for name in names}
-    bad = [name for name, value in values.items() if not isinstance(value, int) or isinstance(value, bool)]
+    raw = {name: invoice.get(name) for name in names}
+    bad = [name for name, value in raw.items() if not isinstance(value, int) or isinstance(value, bool)]
     if bad:
         return [f"{', '.join(bad)} must be integers"]
+    values: dict[str, int] = {name: value for name, value in raw.items() if isinstance(value, int)}
     problems = [f"{name} = {value} is below 0" for name, value in values.items() if value < 0]
     v = values
     if v["total_cents"] != v["subtotal_cents"] - v["discount_cents"] + v["tax_cents"]:

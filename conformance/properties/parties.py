@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import example, given
 
+from conformance import expect
 from conformance import strategies as gen
 from conformance.core import Context, Violation, prop
 from conformance.properties.steps import (
@@ -31,7 +32,7 @@ def parties_by_invoice_type(ctx: Context) -> None:
         kind = plan.invoice_type(default_invoice_type(ctx))
         owner, party = plan.combo.owner, plan.combo.party
         client, provider = (party, owner) if ctx.facts.client_is_target(kind) else (owner, party)
-        parties = data.get("parties") if isinstance(data.get("parties"), dict) else {}
+        parties = expect.mapping(data.get("parties"))
         for role, uid in (("client", client), ("service_provider", provider)):
             entry = parties.get(role)
             if not isinstance(entry, dict) or entry.get("uid") != uid:

@@ -106,10 +106,10 @@ def summary_mismatches(invoice: dict[str, Any], item: dict[str, Any], ctx: Conte
     for name in ("issue_date", "due_date"):
         if not expect.same_instant(invoice.get(name), item.get(name)):
             diffs.append(f"{name} {item.get(name)!r} != {invoice.get(name)!r}")
-    client = (invoice.get("parties") or {}).get("client")
-    if (item.get("parties") or {}).get("client") != client:
+    client = expect.mapping(invoice.get("parties")).get("client")
+    if expect.mapping(item.get("parties")).get("client") != client:
         diffs.append("parties.client differs from the invoice's")
-    contract = item.get("parent_contract") if isinstance(item.get("parent_contract"), dict) else {}
+    contract = expect.mapping(item.get("parent_contract"))
     if contract.get("uid") != invoice.get("document_uid"):
         diffs.append(f"parent_contract.uid {contract.get('uid')!r} is not the document_uid")
     document = ctx.profile.document(invoice.get("document_uid") or "")
@@ -158,7 +158,7 @@ def page_through(
         for item in page_items:
             if isinstance(item, dict) and isinstance(item.get("uid"), str):
                 items.setdefault(item["uid"], item)
-        meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+        meta = expect.mapping(data.get("_meta"))
         last = not page_items or (isinstance(meta.get("total_pages"), int) and page >= meta["total_pages"])
         if last:
             return Listing(items, exchanges, complete=True)

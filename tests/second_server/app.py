@@ -30,7 +30,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
@@ -484,7 +484,7 @@ class Fallbacks:
     """Unknown methods on known paths are 405 with Allow (P28), OPTIONS 204 (P35), unknown paths 404,
     and a crash is still the envelope: all before or around Starlette's router."""
 
-    ALLOWED = {"/api/invoices": "GET, POST", "item": "GET"}
+    ALLOWED: ClassVar[dict[str, str]] = {"/api/invoices": "GET, POST", "item": "GET"}
 
     def __init__(self, app: Any) -> None:
         self.app = app
