@@ -18,7 +18,7 @@ from conformance.properties.steps import (
 # -- auth ------------------------------------------------------------------------------------------
 
 
-@prop("auth_required", kind="auth", rows=("P01", "P07", "P08", "P37"))
+@prop("auth_required", kind="auth", rows=("P07", "P08", "P37"))
 def auth_required(ctx: Context) -> None:
     """Every operation answers 401 with WWW-Authenticate: Bearer without a token, or with a bad one.
 

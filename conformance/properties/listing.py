@@ -246,11 +246,11 @@ def pages_disjoint_and_complete(ctx: Context) -> None:
         made = [create(ctx, gen.CreatePlan(combo, fields={"invoice_type": kind})) for _ in range(count)]
         mine = {data["uid"] for _, data in made}
         for _attempt in range(SCAN_ATTEMPTS):
-            verdict = scan_pages(ctx, combo.token, kind, per_page, mine)
+            verdict, changed = scan_pages(ctx, combo.token, kind, per_page, mine)
             if verdict is not None:
                 verdict.exchanges[:0] = [made[0][0]]
                 raise verdict
-            if verdict is None and not ctx.cache.pop("scan_changed", False):
+            if not changed:
                 return
         raise CannotDecide(
             f"the {kind} list changed (_meta.total_items) during each of {SCAN_ATTEMPTS} scans: other "
@@ -260,11 +260,13 @@ def pages_disjoint_and_complete(ctx: Context) -> None:
     ctx.hypothesis("pages_disjoint_and_complete", test, weight=0.2)
 
 
-def scan_pages(ctx: Context, token: str, kind: str, per_page: int, mine: set[str]) -> Violation | None:
+def scan_pages(
+    ctx: Context, token: str, kind: str, per_page: int, mine: set[str]
+) -> tuple[Violation | None, bool]:
     """Read pages until every uid of `mine` is seen (they are the newest, so on the first pages).
 
-    Returns the violation, or None: then `ctx.cache["scan_changed"]` says whether total_items moved
-    (a scan that saw the list change decides nothing)."""
+    Returns the violation (or None) and whether `_meta.total_items` moved during the scan: a scan
+    that saw the list change decides nothing, so it is never a violation."""
     seen: dict[str, int] = {}
     exchanges = []
     totals = set()
@@ -279,11 +281,11 @@ def scan_pages(ctx: Context, token: str, kind: str, per_page: int, mine: set[str
             uid = item.get("uid") if isinstance(item, dict) else None
             if uid in mine and uid in seen:
                 if len(totals) > 1:
-                    break
+                    return None, True
                 return Violation(
                     f"invoice {uid} is on page {seen[uid]} and again on page {page} (per_page={per_page})",
                     *exchanges,
-                )
+                ), False
             if isinstance(uid, str):
                 seen.setdefault(uid, page)
         if mine <= seen.keys():
@@ -291,13 +293,13 @@ def scan_pages(ctx: Context, token: str, kind: str, per_page: int, mine: set[str
     changed = len(totals) > 1
     missing = mine - seen.keys()
     if missing and not changed:
-        return Violation(
+        violation = Violation(
             f"{len(mine)} invoices just created (the newest of the list) are not all on the first "
             f"{pages} pages of per_page={per_page}: {sorted(missing)} skipped",
             *exchanges,
         )
-    ctx.cache["scan_changed"] = changed and bool(missing or len(totals) > 1)
-    return None
+        return violation, False
+    return None, changed
 
 
 @prop("list_default_filter_is_explicit", kind="stateful", rows=("P20", "P21"))

@@ -60,7 +60,7 @@ def get_returns_created(ctx: Context) -> None:
     ctx.hypothesis("get_returns_created", test, weight=0.7)
 
 
-@prop("invisible_to_other_org", kind="stateful", rows=("P27",))
+@prop("invisible_to_other_org", kind="stateful")
 def invisible_to_other_org(ctx: Context) -> None:
     """Another organization's token gets 404 for the invoice and never sees it in any list.
 

@@ -11,14 +11,13 @@ from tests.conformance.kit import FIXED_SEEDS, RANDOM_SEED, run_kit
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("seed", FIXED_SEEDS)
-def test_the_kit_passes_the_second_server(second_url, seed):
-    outcome, report, _ = run_kit(second_url, max_examples=15, seed=seed)
+def test_the_kit_passes_the_second_server(second_url):
+    outcome, report, _ = run_kit(second_url, max_examples=10, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 0, report
     assert not outcome["not_run"], report
 
 
 def test_the_kit_passes_the_second_server_under_a_random_seed(second_url):
-    print(f"random seed: {RANDOM_SEED} (reproduce: --seed {RANDOM_SEED} --max-examples 15)")
-    outcome, report, _ = run_kit(second_url, max_examples=15, seed=RANDOM_SEED)
+    print(f"random seed: {RANDOM_SEED} (reproduce: --seed {RANDOM_SEED} --max-examples 10)")
+    outcome, report, _ = run_kit(second_url, max_examples=10, seed=RANDOM_SEED)
     assert outcome["exit_code"] == 0, f"seed {RANDOM_SEED}\n{report}"
