@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import shlex
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,26 @@ import httpx
 
 _UNSET: Any = object()
 USER_AGENT = "invoice-conformance"
+# openapi.yaml (precision row P22): any operation may answer 429 with Retry-After. The kit waits
+# that long, at most RETRY_AFTER_CAP seconds, and tries again at most RATE_LIMIT_RETRIES times.
+RETRY_AFTER_CAP = 5.0
+RATE_LIMIT_RETRIES = 3
+
+
+class RateLimited(Exception):
+    """The server still answered 429 after the kit waited `Retry-After` and retried: the property
+    that sent the request is reported as not run, with this reason (precision row P22)."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` in seconds (delta-seconds form), capped; None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP) if seconds == seconds else None
 
 
 @dataclass
@@ -32,6 +53,7 @@ class Exchange:
     response_headers: dict[str, str]
     text: str
     body_shell: str | None = None  # a shell command printing the body, for bodies too big to paste
+    raw_command: str | None = None  # the exact bytes as a shell command (requests curl cannot send)
     _json: Any = field(default=_UNSET, repr=False)
 
     @property
@@ -51,6 +73,8 @@ class Exchange:
         return f"{self.method} {self.url} -> {self.status}"
 
     def curl(self) -> str:
+        if self.raw_command is not None:
+            return self.raw_command
         parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.headers.items():
             parts += ["-H", shlex.quote(f"{name}: {value}")]
@@ -121,19 +145,19 @@ class Client:
         request = self._http.build_request(
             method, path, headers=headers, content=content, params=clean_params
         )
-        if self.gone is not None:
-            raise httpx.ConnectError(f"the server stopped answering earlier: {self.gone}", request=request)
-        self.requests_sent += 1
-        try:
-            response = self._http.send(request)
-        except httpx.ConnectError as error:
-            self.gone = error
-            raise
-        except httpx.TimeoutException as error:
-            self.timeouts += 1
-            if self.timeouts >= 2:
-                self.gone = error
-            raise
+        response = self._send(request)
+        for _ in range(RATE_LIMIT_RETRIES):
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            if response.status_code != 429 or wait is None:
+                break
+            time.sleep(wait)
+            response = self._send(request)
+        else:
+            if response.status_code == 429 and response.headers.get("retry-after") is not None:
+                raise RateLimited(
+                    f"{method} {request.url} was still rate limited (429) after {RATE_LIMIT_RETRIES} "
+                    f"retries honouring Retry-After (capped at {RETRY_AFTER_CAP:g} s)"
+                )
         return Exchange(
             method=method,
             url=str(request.url),
@@ -144,6 +168,21 @@ class Client:
             text=response.text,
             body_shell=body_shell,
         )
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.gone is not None:
+            raise httpx.ConnectError(f"the server stopped answering earlier: {self.gone}", request=request)
+        self.requests_sent += 1
+        try:
+            return self._http.send(request)
+        except httpx.ConnectError as error:
+            self.gone = error
+            raise
+        except httpx.TimeoutException as error:
+            self.timeouts += 1
+            if self.timeouts >= 2:
+                self.gone = error
+            raise
 
     # The three operations of the contract.
 

@@ -8,11 +8,14 @@ pointer (`/currency`) or a dotted path (`currency`), both of which the contract 
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from conformance.client import Exchange
 from conformance.core import Violation
+from contract import pointers
 
 
 def envelope_problems(exchange: Exchange) -> list[str]:
@@ -91,7 +94,7 @@ def field_path(field: Any) -> tuple[str, ...]:
     if not isinstance(field, str):
         return ()
     if field.startswith("/"):
-        return tuple(part.replace("~1", "/").replace("~0", "~") for part in field[1:].split("/"))
+        return pointers.split(field)
     return tuple(field.split(".")) if field else ()
 
 
@@ -140,3 +143,24 @@ def same_instant(sent: str | None, returned: Any) -> bool:
         return returned is None
     left, right = parse_instant(sent), parse_instant(returned)
     return left is not None and right is not None and left == right
+
+
+def canonical(value: Any) -> str:
+    """One text per JSON value whatever its key order (precision row P25: any key order)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def same_multiset(left: list[Any], right: list[Any]) -> bool:
+    """Lists whose order the contract leaves open (line_items, precision row P15) are equal when
+    they hold the same items the same number of times."""
+    return Counter(map(canonical, left)) == Counter(map(canonical, right))
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else `{}` (a shape problem is reported where it matters)."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else `[]`."""
+    return value if isinstance(value, list) else []

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from conformance.client import Client
+from conformance.client import Client, RateLimited
 from conformance.core import PROPERTIES, Context, NotRun, Property, RunSettings, Violation
 from conformance.profile import Profile, load_profile
 from contract.spec import default_spec_path, load_spec
@@ -28,9 +28,9 @@ PASSED, FAILED, NOT_RUN, ERROR = "passed", "FAILED", "not run", "ERROR"
 
 def catalog() -> list[Property]:
     """Every property, in run order: Schemathesis's checks, the create rules, errors, auth, stateful."""
-    from conformance import properties, schema_run, stateful  # noqa: F401 - importing registers them
+    from conformance import properties, schema_run  # noqa: F401 - importing registers them
 
-    order = ("schema", "create", "errors", "auth", "stateful")
+    order = ("schema", "create", "errors", "auth", "stateful", "concurrency", "robustness")
     return sorted(PROPERTIES, key=lambda item: order.index(item.kind) if item.kind in order else len(order))
 
 
@@ -133,10 +133,11 @@ def preflight(ctx: Context) -> str | None:
 def run_property(ctx: Context, item: Property) -> PropertyResult:
     """Run one property and classify its outcome; never raises for the server's faults."""
     started = time.perf_counter()
-    result = PropertyResult(item.name, item.rule, item.summary, item.kind, PASSED, 0.0)
+    rule = item.rule + (f" (precision rows {', '.join(item.rows)})" if item.rows else "")
+    result = PropertyResult(item.name, rule, item.summary, item.kind, PASSED, 0.0)
     try:
         item.check(ctx)
-    except NotRun as reason:
+    except (NotRun, RateLimited) as reason:
         result.status, result.message = NOT_RUN, str(reason)
     except Violation as violation:
         result.status, result.message = FAILED, violation.message
@@ -148,7 +149,14 @@ def run_property(ctx: Context, item: Property) -> PropertyResult:
         for what, curl, response in violation.reproductions:
             result.reproductions.append(Reproduction(what, curl, response))
     except httpx.HTTPError as error:
-        result.status, result.message = FAILED, f"the server did not answer: {type(error).__name__}: {error}"
+        if ctx.client.gone is not None:  # not a verdict on this rule: the run stops here (exit 2)
+            result.status = NOT_RUN
+            result.message = f"the server stopped answering: {type(error).__name__}: {error}"
+        else:
+            result.status, result.message = (
+                FAILED,
+                f"the server did not answer: {type(error).__name__}: {error}",
+            )
     except Exception as error:
         result.status = ERROR
         result.message = (
@@ -197,15 +205,24 @@ def run(config: RunConfig, handlers: Sequence[Handler] = ()) -> RunResult:
     try:
         result.fatal = preflight(ctx)
         if result.fatal is None:
+            lost_during: str | None = None
             for item in properties:
                 if ctx.client.gone is not None:
+                    lost_during = lost_during or (result.results[-1].name if result.results else item.name)
                     outcome = PropertyResult(item.name, item.rule, item.summary, item.kind, NOT_RUN, 0.0)
-                    outcome.message = "the server stopped answering earlier in the run"
+                    outcome.message = f"the server stopped answering during {lost_during}"
                 else:
                     outcome = run_property(ctx, item)
                 result.results.append(outcome)
                 for handler in handlers:
                     handler.finished_property(outcome)
+            if ctx.client.gone is not None:
+                # The server went away: what follows was not checked, and the run cannot conclude.
+                lost_during = lost_during or result.results[-1].name
+                result.fatal = (
+                    f"{ctx.client.base_url} stopped answering during {lost_during} "
+                    f"({type(ctx.client.gone).__name__}: {ctx.client.gone})"
+                )
         from conformance.schema_run import summary
 
         schema_summary = summary(ctx)

@@ -39,7 +39,7 @@ class ConsoleHandler:
         self.write(line)
 
     def finished(self, result: RunResult) -> None:
-        if result.fatal is not None:
+        if result.fatal is not None and not result.results:
             self.write(f"\nCannot check the server: {result.fatal}")
             self.write(f"Elapsed: {result.elapsed:.1f} s")
             return
@@ -48,7 +48,7 @@ class ConsoleHandler:
             self._failure(item)
         not_run = [r for r in result.results if r.status == NOT_RUN]
         if not_run:
-            self.write("\nNot run (the profile lacks the data; these rules were NOT checked):")
+            self.write("\nNot run (these rules were NOT checked; each says why):")
             for item in not_run:
                 self.write(f"  - {item.name}: {item.message}")
         self.write("\nSummary by property:")
@@ -62,6 +62,8 @@ class ConsoleHandler:
             if result.count(status) or status == PASSED
         )
         self.write(f"\n{counts} · {result.requests} kit requests · seed {result.seed}")
+        if result.fatal is not None:
+            self.write(f"The run is incomplete: {result.fatal}")
         if failures:
             self.write(f"Reproduce the run with: --seed {result.seed} --max-examples {result.max_examples}")
         self.write(f"Elapsed: {result.elapsed:.1f} s")

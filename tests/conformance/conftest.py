@@ -18,7 +18,7 @@ from tests.servers import free_port
 
 
 @contextmanager
-def serve(factory: str, probe: str = "/api/invoices") -> Iterator[str]:
+def serve(factory: str, probe: str = "/api/invoices", http: str = "auto") -> Iterator[str]:
     """Run `uvicorn --factory <factory>`; yield its base URL once it answers."""
     port = free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -35,7 +35,7 @@ def serve(factory: str, probe: str = "/api/invoices") -> Iterator[str]:
                 "--port",
                 str(port),
             ),
-            *("--log-level", "warning", "--no-access-log"),
+            *("--log-level", "warning", "--no-access-log", "--http", http),
         ],
         cwd=REPO_ROOT,
         env=env,
@@ -74,6 +74,22 @@ def mock_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def faulty_url() -> Iterator[str]:
-    """Every variant of tests/conformance/faults.py under `<url>/<variant>`."""
-    with serve("tests.conformance.faults:build_app", probe="/mock/api/invoices") as url:
+    """Every variant of tests/conformance/faults.py over the mock, under `<url>/<variant>`."""
+    with serve("tests.conformance.faults:build_app", probe="/clean/api/invoices") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def second_url() -> Iterator[str]:
+    """The independent second server (tests/second_server), on h11 so that unknown methods reach it."""
+    with serve("tests.second_server.app:create_app", http="h11") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def faulty_second_url() -> Iterator[str]:
+    """Every variant of tests/conformance/faults.py over the second server, under `<url>/<variant>`."""
+    with serve(
+        "tests.conformance.faults:build_app_over_second_server", probe="/clean/api/invoices", http="h11"
+    ) as url:
         yield url

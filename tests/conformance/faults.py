@@ -1,25 +1,29 @@
-"""Deliberately faulty servers: the correct mock, wrapped in ASGI middleware that breaks one rule.
+"""Deliberately faulty servers: a correct server, wrapped in ASGI middleware that breaks one rule.
 
-`build_app()` serves every variant from one process, each under its own path prefix
-(`/<variant>/api/invoices`) with its own mock instance, so the kit can be pointed at
-`http://host:port/<variant>` and must find the fault. `FAULTS` says, for each variant, which rule
-it breaks and which property must name it.
+The wrappers wrap any ASGI upstream: `build_app()` puts each over its own instance of the mock,
+`build_app_over_second_server()` over the independent second server (tests/second_server), and
+serves every variant from one process under its own path prefix (`/<variant>/api/invoices`), so
+the kit can be pointed at `http://host:port/<variant>` and must find the fault. `FAULTS` says, for
+each variant, which rule it breaks and which property must name it.
 
 Run by hand: `python -m uvicorn tests.conformance.faults:build_app --factory --port 8081`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.app import create_app
+from contract.facts import default_facts
+from contract.spec import load_spec, request_body_schema
 
 
 @dataclass
@@ -197,8 +201,8 @@ def generated_number_reused(fault: Fault, request: Request, response: Response) 
     sent = request.json if isinstance(request.json, dict) else {}
     number = sent.get("invoice_number")
     if request.is_create and (number is None or not str(number).strip()):
-        year = datetime.now().year
-        return _rewrite_data(response, lambda data: data.update(invoice_number=f"INV-{year}-0001"))
+        first = default_facts().generated_number(datetime.now().year, 1)
+        return _rewrite_data(response, lambda data: data.update(invoice_number=first))
     return response
 
 
@@ -373,6 +377,220 @@ def no_challenge(fault: Fault, request: Request, response: Response) -> Response
     return response
 
 
+# -- the bug classes the kit used to miss (issue 11) -----------------------------------------------
+
+
+def _number(request: Request) -> tuple[str, str] | None:
+    """(owner, supplied number) of a create that supplies a non-blank number."""
+    sent = request.json
+    number = sent.get("invoice_number") if request.is_create and isinstance(sent, dict) else None
+    if isinstance(sent, dict) and isinstance(number, str) and number.strip():
+        return str(sent.get("owner_uid")), number
+    return None
+
+
+RACE_WINDOW = 0.2  # seconds between "is the number free?" and "insert it"
+
+
+class CheckThenInsert(Fault):
+    """A check-then-insert race: a supplied number is checked, then stored after a pause; creates that
+    checked before the first insert all succeed (the upstream's 409 is hidden by creating the
+    invoice without the number and showing the requested one)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        key = _number(request)
+        taken: set[tuple[str, str]] = self.memory.setdefault("taken", set())
+        free = key is not None and key not in taken
+        if key is not None:
+            await asyncio.sleep(RACE_WINDOW)
+        response = await call(self.app, scope, request)
+        if response.status == 409 and free and isinstance(request.json, dict):
+            number = request.json["invoice_number"]
+            retry = dict(request.json)
+            retry.pop("invoice_number")
+            again = Request(
+                request.method, request.path, request.query, request.headers, json.dumps(retry).encode()
+            )
+            response = _rewrite_data(
+                await call(self.app, scope, again), lambda d: d.update(invoice_number=number)
+            )
+        if key is not None and response.status == 200:
+            taken.add(key)
+        await respond(send, response)
+
+
+class SequenceRace(Fault):
+    """Generated numbers read the sequence, pause, then write it: concurrent creates without a number
+    get the same number (shown consistently on create, get and list)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        sent = request.json if isinstance(request.json, dict) else None
+        generated = (
+            request.is_create and sent is not None and not str(sent.get("invoice_number") or "").strip()
+        )
+        numbers: dict[str, str] = self.memory.setdefault("numbers", {})
+        if generated:
+            sequence = self.memory.get("next", 900001)
+            await asyncio.sleep(RACE_WINDOW)
+            self.memory["next"] = sequence + 1
+            number = default_facts().generated_number(datetime.now().year, sequence)
+        response = await call(self.app, scope, request)
+        if generated and response.status == 200 and isinstance(response.data, dict):
+            numbers[response.data["uid"]] = number
+        await respond(send, _renumber(response, numbers))
+
+
+def _renumber(response: Response, numbers: dict[str, str]) -> Response:
+    def change(data: dict[str, Any]) -> None:
+        for item in [data, *(data.get("items") or [])]:
+            if isinstance(item, dict) and item.get("uid") in numbers:
+                item["invoice_number"] = numbers[item["uid"]]
+
+    return _rewrite_data(response, change)
+
+
+async def _read(scope: Scope, receive: Receive) -> Request | None:
+    if scope["type"] != "http":
+        return None
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    query = scope.get("query_string", b"").decode("latin-1")
+    return Request(scope["method"], scope["path"], query, headers, b"".join(chunks))
+
+
+def numbers_case_insensitive(fault: Fault, request: Request) -> Request | Response:
+    """Number uniqueness compared case- and whitespace-insensitively (a database collation)."""
+    key = _number(request)
+    if key is None:
+        return request
+    folded = (key[0], key[1].strip().casefold())
+    seen: dict[tuple[str, str], str] = fault.memory.setdefault("folded", {})
+    if folded in seen and seen[folded] != key[1]:
+        return envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
+    seen.setdefault(folded, key[1])
+    return request
+
+
+def envelope_with(status: int, message: str, field: str, code: str) -> Response:
+    body = {
+        "status": "error",
+        "status_code": status,
+        "message": message,
+        "errors": [{"field": field, "message": message, "code": code}],
+    }
+    return Response(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+SMALL_LIMIT = 64 * 1024
+
+
+def small_body_limit(fault: Fault, request: Request) -> Request | Response:
+    """Bodies over 64 KiB are refused with 413, far below the documented limit."""
+    if request.is_create and len(request.body) > SMALL_LIMIT:
+        return envelope(413, f"The body is larger than {SMALL_LIMIT} bytes.")
+    return request
+
+
+KNOWN_FIELDS = frozenset(request_body_schema(load_spec(), "create_invoice").get("properties", {}))
+
+
+def unknown_fields_ignored(fault: Fault, request: Request) -> Request | Response:
+    """Unknown request fields are silently dropped instead of refused with 422."""
+    sent = request.json
+    if request.is_create and isinstance(sent, dict) and set(sent) - KNOWN_FIELDS:
+        kept = {k: v for k, v in sent.items() if k in KNOWN_FIELDS}
+        request.body = json.dumps(kept).encode()
+    return request
+
+
+class PageOverlap(Fault):
+    """Pages after the first start one item early: each repeats the previous page's last item and
+    the last item of the page is skipped."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        response = await call(self.app, scope, request)
+        query = dict(parse_qsl(request.query))
+        page = int(query["page"]) if query.get("page", "").isdigit() else 1
+        if request.is_list and page > 1 and response.status == 200:
+            previous = dict(query, page=str(page - 1))
+            earlier_scope = dict(scope, query_string=urlencode(previous).encode())
+            earlier = await call(
+                self.app, earlier_scope, Request("GET", request.path, "", request.headers, b"")
+            )
+            before = (earlier.data or {}).get("items") or []
+            if before:
+
+                def overlap(data: dict[str, Any]) -> None:
+                    data["items"] = [before[-1], *(data.get("items") or [])][
+                        : len(data.get("items") or []) or 1
+                    ]
+
+                response = _rewrite_data(response, overlap)
+        await respond(send, response)
+
+
+class DefaultFilterMiscounted(Fault):
+    """Without invoice_type the list's items are right but _meta counts every type's invoices."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        response = await call(self.app, scope, request)
+        query = dict(parse_qsl(request.query))
+        if request.is_list and "invoice_type" not in query and response.status == 200:
+            other = dict(query, invoice_type="ACCOUNTS_PAYABLE")
+            other_scope = dict(scope, query_string=urlencode(other).encode())
+            extra = await call(self.app, other_scope, Request("GET", request.path, "", request.headers, b""))
+            more = ((extra.data or {}).get("_meta") or {}).get("total_items") or 0
+
+            def miscount(data: dict[str, Any]) -> None:
+                meta = data.get("_meta") or {}
+                meta["total_items"] = meta.get("total_items", 0) + more
+                meta["total_pages"] = -(-meta["total_items"] // max(1, meta.get("per_page", 1)))
+
+            response = _rewrite_data(response, miscount)
+        await respond(send, response)
+
+
+def crashes_on_odd_input(fault: Fault, request: Request) -> Request | Response:
+    """Input outside the schema crashes the server (bare 500s): a long query string, a header value
+    with bytes above 0x7F, a JSON escape that is not Unicode, deep nesting, an unknown method."""
+    odd = (
+        len(request.query) > 1000
+        or any(any(ord(c) > 0x7E for c in value) for value in request.headers.values())
+        or b"\\ud8" in request.body.lower()
+        or b"\\udc" in request.body.lower()
+        or request.body.count(b"[") > 100
+        or request.method not in ("GET", "POST", "HEAD", "OPTIONS")
+    )
+    if odd:
+        return Response(500, {"content-type": "text/plain"}, b"Internal Server Error")
+    return request
+
+
 FAULTS: dict[str, Fault] = {
     fault.name: fault
     for fault in (
@@ -415,8 +633,36 @@ FAULTS: dict[str, Fault] = {
             "list-drops-newest", "list", ("list_contains_created", "state_machine"), after=list_drops_newest
         ),
         Fault("no-challenge", "WWW-Authenticate", ("auth_required",), after=no_challenge),
+        CheckThenInsert("number-race", "409 under concurrency", ("concurrent_creates_one_number",)),
+        SequenceRace("sequence-race", "distinct generated numbers", ("concurrent_creates_distinct_numbers",)),
+        Fault(
+            "numbers-case-insensitive",
+            "exact numbers",
+            ("numbers_compared_exactly",),
+            before=numbers_case_insensitive,
+        ),
+        Fault("small-body-limit", "1 MiB limit", ("large_body_accepted",), before=small_body_limit),
+        Fault(
+            "unknown-fields-ignored",
+            "422 unknown fields",
+            ("unknown_fields_refused",),
+            before=unknown_fields_ignored,
+        ),
+        PageOverlap("page-overlap", "paging", ("pages_disjoint_and_complete",)),
+        DefaultFilterMiscounted(
+            "default-filter-miscounted", "default filter", ("list_default_filter_is_explicit",)
+        ),
+        Fault(
+            "crashes-on-odd-input",
+            "robustness",
+            ("robust_query_strings", "robust_header_values", "robust_json_bodies", "robust_unknown_methods"),
+            before=crashes_on_odd_input,
+        ),
     )
 }
+
+# The faults that only the robustness family can see (the other wrappers are judged without it).
+ROBUSTNESS_FAULTS = frozenset({"crashes-on-odd-input"})
 
 
 class PrefixDispatcher:
@@ -445,10 +691,25 @@ class PrefixDispatcher:
         await app(scope, receive, send)
 
 
-def build_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """Every fault over its own mock, plus the correct mock under `/mock`."""
-    apps: dict[str, ASGIApp] = {"mock": create_app()}
-    for name, fault in FAULTS.items():
-        fault.app = create_app()
+def build_app(
+    upstream: Callable[[], ASGIApp] | None = None,
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Every fault over its own instance of `upstream` (default: the mock), plus the unwrapped
+    upstream under `/clean`."""
+    if upstream is None:
+        from mockserver.app import create_app
+
+        upstream = create_app
+    apps: dict[str, ASGIApp] = {"clean": upstream()}
+    for name, template in FAULTS.items():
+        fault = copy.copy(template)
+        fault.memory = {}
+        fault.app = upstream()
         apps[name] = fault
     return PrefixDispatcher(apps)
+
+
+def build_app_over_second_server() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    from tests.second_server.app import create_app
+
+    return build_app(create_app)

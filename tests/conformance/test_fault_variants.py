@@ -1,40 +1,44 @@
 """The kit fails against deliberately faulty servers, and its report names the broken property.
 
-Each variant (tests/conformance/faults.py) is the correct mock with one rule broken. The run goes
-through the same runner the CLI uses, with a random seed (printed in the report) and few examples:
-a rule the kit checks must be caught without luck.
+Each variant (tests/conformance/faults.py) is a correct server with one rule broken, over two
+upstreams: the mock and the independent second server. Each run goes through the same runner
+the CLI uses, with a fixed seed and few examples: a rule the kit checks must be caught without luck.
 """
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from xml.etree import ElementTree as ET
 
 import pytest
 
-from conformance.report import ConsoleHandler
-from conformance.runner import RunConfig, describe, run
 from tests.conformance.faults import FAULTS
+from tests.conformance.kit import FIXED_SEEDS, names, run_kit
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("name", sorted(FAULTS))
-def test_the_fault_is_caught_and_named(faulty_url, name):
+def assert_caught(base_url: str, name: str) -> None:
     fault = FAULTS[name]
-    output = io.StringIO()
-    result = run(RunConfig(base_url=f"{faulty_url}/{name}", max_examples=10), [ConsoleHandler(output)])
-    report = output.getvalue()
-    outcome = describe(result)
+    outcome, report, _ = run_kit(f"{base_url}/{name}", fault.caught_by, max_examples=10, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 1, report
     assert not outcome["errors"], report
     caught = [prop for prop in fault.caught_by if prop in outcome["failed"]]
     assert caught, f"{name} ({fault.breaks}) should fail one of {fault.caught_by}\n{report}"
     assert f"FAILED: {caught[0]} " in report  # the report names the broken property
-    assert "curl -sS -i -X " in report  # with a request to reproduce it
+    assert "-X " in report or "nc 127.0.0.1" in report  # with a request to reproduce it
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_the_fault_is_caught_over_the_mock(faulty_url, name):
+    assert_caught(faulty_url, name)
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_the_fault_is_caught_over_the_second_server(faulty_second_url, name):
+    assert_caught(faulty_second_url, name)
 
 
 def test_the_cli_exits_1_and_the_junit_report_names_the_property(faulty_url, tmp_path):
@@ -42,7 +46,8 @@ def test_the_cli_exits_1_and_the_junit_report_names_the_property(faulty_url, tmp
     completed = subprocess.run(
         [
             *(sys.executable, "-m", "conformance", "run", "--base-url", f"{faulty_url}/owner-not-checked"),
-            *("--max-examples", "5", "--junit-xml", str(junit)),
+            *("--max-examples", "5", "--junit-xml", str(junit), "--seed", str(FIXED_SEEDS[0])),
+            *(arg for name in names(robustness=False) for arg in ("--property", name)),
         ],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -54,11 +59,17 @@ def test_the_cli_exits_1_and_the_junit_report_names_the_property(faulty_url, tmp
     failed = [
         case.get("name") for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None
     ]
-    assert "owner_forbidden" in failed
+    assert failed == ["owner_forbidden"], completed.stdout
 
 
 def test_the_mock_behind_the_variants_is_correct(faulty_url):
     """The variants differ from the mock only by their fault: the unwrapped mock passes."""
-    output = io.StringIO()
-    result = run(RunConfig(base_url=f"{faulty_url}/mock", max_examples=10), [ConsoleHandler(output)])
-    assert result.exit_code == 0, output.getvalue()
+    outcome, report, _ = run_kit(
+        f"{faulty_url}/clean", names(robustness=False), max_examples=10, seed=FIXED_SEEDS[0]
+    )
+    assert outcome["exit_code"] == 0, report
+
+
+def test_the_second_server_behind_the_variants_is_correct(faulty_second_url):
+    outcome, report, _ = run_kit(f"{faulty_second_url}/clean", max_examples=10, seed=FIXED_SEEDS[0])
+    assert outcome["exit_code"] == 0, report
