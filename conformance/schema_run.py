@@ -19,6 +19,7 @@ invoice_number already used); negative data may be refused with any documented 4
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class SchemaRunResult:
     failures: dict[str, dict[tuple[str, str], SchemaFailure]] = field(default_factory=dict)
     statuses: dict[str, Counter[int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    rate_limited: int = 0  # cases (or a check's own probes) answered 429: undecided (precision row P22)
 
     def record(self, failure: SchemaFailure) -> None:
         by_key = self.failures.setdefault(failure.check, {})
@@ -274,6 +276,9 @@ def _case_test(
                 f"the server did not answer {case.method} {case.formatted_path}: {error}"
             ) from None
         counter[response.status_code] += 1
+        if response.status_code == 429:  # P22: any operation may rate-limit; the case decides nothing
+            result.rate_limited += 1
+            return
         for name, check in checks:
             try:
                 case.validate_response(
@@ -291,9 +296,18 @@ def _case_test(
     return test
 
 
+# A check that sends probes of its own (`ignored_auth` resends the case without and with wrong
+# credentials) names their status in its message; a probe answered 429 was rate limited, which any
+# operation may be (precision row P22), so it proves nothing about the check's rule.
+_PROBE_RATE_LIMITED = re.compile(r"got `429\b")
+
+
 def _record(
     result: SchemaRunResult, name: str, failure: Failure, case: Any, response: Any, label: str, base_url: str
 ) -> None:
+    if _PROBE_RATE_LIMITED.search(failure.message or ""):
+        result.rate_limited += 1
+        return
     text = response.text if isinstance(response.text, str) else ""
     content_type = response.headers.get("content-type", [""])
     content_type = content_type[0] if isinstance(content_type, list) and content_type else content_type
@@ -342,4 +356,6 @@ def summary(ctx: Context) -> str | None:
     if result is None:
         return None
     notes = "".join(f"\n  {error}" for error in result.errors)
+    if result.rate_limited:
+        notes += f"\n  {result.rate_limited} answers were 429 (rate limited): not judged (precision row P22)"
     return f"{result.cases} Schemathesis cases ({result.summary()}){notes}"

@@ -111,12 +111,15 @@ class ServerProcess:
 
     @classmethod
     def factory(
-        cls, folder: Path, factory: str, probe: str = PROBE, port: int | None = None
+        cls, folder: Path, factory: str, probe: str = PROBE, port: int | None = None, http: str = "auto"
     ) -> ServerProcess:
-        """`uvicorn --factory FACTORY` (`module:function` returning an ASGI app), quiet."""
+        """`uvicorn --factory FACTORY` (`module:function` returning an ASGI app), quiet.
+
+        `http="h11"` for a server that wants to see methods httptools refuses before the app.
+        """
         port = port or free_port()
         argv = ["-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port)]
-        return cls([*argv, "--log-level", "warning", "--no-access-log"], folder, port, probe)
+        return cls([*argv, "--log-level", "warning", "--no-access-log", "--http", http], folder, port, probe)
 
     @property
     def stdout(self) -> str:

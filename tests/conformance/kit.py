@@ -1,6 +1,7 @@
 """How the kit's own tests run it: through the runner the CLI uses, with fixed seeds (plus one
-random seed, printed, in a separate test), and with the robustness family apart while the mock's
-500s are being fixed (see test_robustness.py)."""
+random seed, printed, in a separate test). `names` picks the robustness family apart: the fault
+wrappers run over an upstream served without the mock's own uvicorn protocol, so they are judged
+on every other property."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_run_passes(mock_url):
-    outcome, report, _ = run_kit(mock_url, names(robustness=False), max_examples=20, seed=FIXED_SEEDS[0])
+    outcome, report, _ = run_kit(mock_url, names(), max_examples=20, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 0, report
     assert not outcome["not_run"], report  # the mock's fixtures feed every property
     assert "Elapsed:" in report
@@ -28,13 +28,13 @@ def test_a_run_passes(mock_url):
 
 @pytest.mark.parametrize("seed", FIXED_SEEDS[1:])
 def test_other_seeds_pass_too(mock_url, seed):
-    outcome, report, _ = run_kit(mock_url, names(robustness=False), max_examples=10, seed=seed)
+    outcome, report, _ = run_kit(mock_url, names(), max_examples=10, seed=seed)
     assert outcome["exit_code"] == 0, report
 
 
 def test_a_random_seed_passes(mock_url):
     print(f"random seed: {RANDOM_SEED} (reproduce: --seed {RANDOM_SEED} --max-examples 10)")
-    outcome, report, _ = run_kit(mock_url, names(robustness=False), max_examples=10, seed=RANDOM_SEED)
+    outcome, report, _ = run_kit(mock_url, names(), max_examples=10, seed=RANDOM_SEED)
     assert outcome["exit_code"] == 0, f"seed {RANDOM_SEED}\n{report}"
 
 
@@ -44,7 +44,6 @@ def test_the_cli_exits_0_and_writes_junit(mock_url, tmp_path):
         [
             *(sys.executable, "-m", "conformance", "run", "--base-url", mock_url, "--max-examples", "5"),
             *("--junit-xml", str(junit), "--seed", str(FIXED_SEEDS[0])),
-            *(arg for name in names(robustness=False) for arg in ("--property", name)),
         ],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -66,7 +65,7 @@ def test_a_thin_profile_reports_what_it_could_not_check(mock_url, tmp_path):
         f"documents: [{{uid: 30000000-0000-4000-8000-000000000001, organization_uid: {acme}}}]\n"
     )
     outcome, report, _ = run_kit(
-        mock_url, names(robustness=False), profile_path=profile, max_examples=5, seed=FIXED_SEEDS[0]
+        mock_url, names(), profile_path=profile, max_examples=5, seed=FIXED_SEEDS[0]
     )
     assert outcome["exit_code"] == 0, report
     assert {"number_scoped_to_owner", "owner_forbidden", "party_forbidden", "invisible_to_other_org"} <= set(

@@ -34,9 +34,6 @@ def test_the_suite_passes_against_the_mock_from_another_directory(mock_url, tmp_
         "--pyargs",
         "conformance.suite",
         "-q",
-        # The robustness family is judged in test_robustness.py (the mock's 500s are being fixed).
-        "-k",
-        "not robust_",
         "--invoice-base-url",
         mock_url,
         "--invoice-max-examples",

@@ -26,12 +26,6 @@ def test_the_robustness_family_passes_against_a_clean_server(second_url, seed):
     assert outcome["exit_code"] == 0, report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wip/kit only: the mock on this branch still answers 500 to lone surrogates and long "
-    "integers, and httptools answers unknown methods in plain text; the lead removes this mark "
-    "when merging the mock's reliability fixes",
-)
 @pytest.mark.parametrize("seed", FIXED_SEEDS)
 def test_the_robustness_family_passes_against_the_mock(mock_url, seed):
     outcome, report, _ = run_kit(mock_url, names(robustness=True), max_examples=50, seed=seed)

@@ -21,9 +21,8 @@ import pytest
 
 from mockserver import persistence
 from mockserver.request_log import MAX_BODY_CHARS, RequestLog
-from tests.servers import ServerProcess
 from tests.mockserver.support import NOW, USER_A, auth, body_for, create_app, created
-from tests.servers import serve
+from tests.servers import ServerProcess, serve
 
 CONTROL = "/__mock"
 KILL_ROUNDS = 6
