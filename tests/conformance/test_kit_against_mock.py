@@ -64,9 +64,7 @@ def test_a_thin_profile_reports_what_it_could_not_check(mock_url, tmp_path):
         f"parties: [{{uid: 20000000-0000-4000-8000-000000000001, billable_by: [{acme}]}}]\n"
         f"documents: [{{uid: 30000000-0000-4000-8000-000000000001, organization_uid: {acme}}}]\n"
     )
-    outcome, report, _ = run_kit(
-        mock_url, names(), profile_path=profile, max_examples=5, seed=FIXED_SEEDS[0]
-    )
+    outcome, report, _ = run_kit(mock_url, names(), profile_path=profile, max_examples=5, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 0, report
     assert {"number_scoped_to_owner", "owner_forbidden", "party_forbidden", "invisible_to_other_org"} <= set(
         outcome["not_run"]
