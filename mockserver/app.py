@@ -61,6 +61,13 @@ class MockServer:
         self._allow = allow
 
     @property
+    def journal(self) -> Journal:
+        """The state file's journal (tests and tools); only a mock started with a state file has one."""
+        if self.persistence is None:
+            raise RuntimeError("this mock was started without --state-file")
+        return self.persistence
+
+    @property
     def world(self) -> World:
         return self.runtime.sessions.world
 

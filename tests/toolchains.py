@@ -34,7 +34,7 @@ CACHE_ROOT = Path(
 NODE_ENV = {**os.environ, "NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false"}
 
 
-class ToolchainUnavailable(pytest.skip.Exception):  # type: ignore[misc,name-defined]
+class ToolchainUnavailable(pytest.skip.Exception):  # type: ignore[name-defined]
     """The toolchain cannot be had here (not on PATH, install failed): a skip with the reason.
 
     A skip inside a test; outside pytest (the benchmark installs Prism through this module too)

@@ -56,8 +56,9 @@ class JUnitHandler:
                     case, tag, message=item.message.splitlines()[0] if item.message else ""
                 )
                 element.text = _body(item)
-        tree = ET.ElementTree(ET.Element("testsuites"))
-        tree.getroot().append(suite)
+        root = ET.Element("testsuites")
+        root.append(suite)
+        tree = ET.ElementTree(root)
         ET.indent(tree)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tree.write(self.path, encoding="utf-8", xml_declaration=True)

@@ -87,7 +87,7 @@ def _located(cls: type) -> type:
 
     is_value_validator = issubclass(cls, keywords.ValueValidator)
 
-    class Located(cls):  # type: ignore[misc, valid-type]
+    class Located(cls):
         def __call__(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
             where = next((arg for arg in args if isinstance(arg, SchemaPath)), None)
             for error in super().__call__(*args, **kwargs):

@@ -131,7 +131,7 @@ def valid_state(path: Path) -> None:
     client = app.test_client()
     created(client)
     created(client, body_for(ORG_A, invoice_blueprint_uid=blueprint_of(ORG_A).uid), session="other")
-    app.persistence.close()
+    app.journal.close()
 
 
 def _sql(path: Path, *statements: str) -> None:
@@ -239,5 +239,5 @@ def test_a_missing_state_file_starts_empty_and_is_created(tmp_path):
     client = app.test_client()
     assert client.get("/api/invoices", headers=headers()).json()["data"]["_meta"]["total_items"] == 0
     invoice = created(client)
-    app.persistence.close()
+    app.journal.close()
     assert stored_uids(state) == {invoice["uid"]}

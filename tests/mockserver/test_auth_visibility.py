@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mockserver.fixtures import User
 from tests.mockserver.support import (
     MINIMAL,
     ORG_A,
@@ -151,7 +152,7 @@ def test_list_shows_only_the_invoices_of_the_users_organizations(client):
     of_a = {created(client, body_for(ORG_A), USER_A)["uid"] for _ in range(2)}
     of_b = {created(client, body_for(ORG_B), USER_B)["uid"] for _ in range(3)}
 
-    def listed(user: object) -> set[str]:
+    def listed(user: User) -> set[str]:
         response = client.get("/api/invoices", params={"per_page": 100}, headers=auth(user))
         assert response.status_code == 200
         return {item["uid"] for item in response.json()["data"]["items"]}

@@ -49,7 +49,8 @@ class Mock:
             sink(line.rstrip("\n"))
 
     def output_until(self, marker: str, timeout: float = 30) -> list[str]:
-        lines, deadline = [], time.monotonic() + timeout
+        lines: list[str] = []
+        deadline = time.monotonic() + timeout
         while not lines or marker not in lines[-1]:
             lines.append(self._lines.get(timeout=max(0.1, deadline - time.monotonic())))
         return lines

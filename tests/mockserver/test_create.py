@@ -102,7 +102,7 @@ def test_invoice_fields_map_comes_back_as_a_list_in_request_order(client):
     assert data["invoice_fields"] == [_field(key, field) for key, field in fields.items()]
 
 
-def _field(key: str, field: dict[str, Any]) -> dict[str, Any]:
+def _field(key: str, field: Any) -> dict[str, Any]:
     kind = field["type"]
     return {"key": key, "value": {"type": kind, "original_type": kind, "value": field["value"]}}
 

@@ -228,14 +228,14 @@ def test_a_failed_commit_is_503_undone_shown_and_the_mock_recovers(tmp_path):
         with serve(restarted) as base_url:
             assert uids_of_dump(base_url) == acknowledged, "exactly the acknowledged invoices, in order"
     finally:
-        restarted.persistence.close()
+        restarted.journal.close()
 
 
 def test_a_stopped_writer_refuses_changes_loudly_and_reads_go_on(tmp_path):
     app = create_app(state_file=tmp_path / "state.db", clock=NOW)
     client = app.test_client()
     uid = created(client, body_for())["uid"]
-    app.persistence.close()  # the writer thread ends
+    app.journal.close()  # the writer thread ends
     refused = _create(client)
     assert refused.status_code == 503, refused.text
     assert "writer" in refused.json()["message"]
@@ -254,14 +254,14 @@ def test_reset_clock_and_fixtures_are_durable_and_restart_restores_them(tmp_path
     assert other.status_code == 200
     assert client.post(f"{CONTROL}/reset", headers={"X-Mock-Session": "gone"}).status_code == 200
     assert client.put(f"{CONTROL}/clock", json={"now": "2031-06-01T00:00:00+02:00"}).status_code == 200
-    app.persistence.close()
+    app.journal.close()
 
     again = create_app(state_file=state, clock=NOW)
     client = again.test_client()
     assert uids_of_dump_client(client) == kept
     assert uids_of_dump_client(client, "gone") == []
     assert client.get(f"{CONTROL}/clock").json()["data"]["now"] == "2031-05-31T22:00:00Z"
-    again.persistence.close()
+    again.journal.close()
 
 
 def uids_of_dump_client(client: Any, session: str | None = None) -> list[str]:
@@ -288,7 +288,7 @@ def test_put_fixtures_with_a_state_file_stays_restartable(tmp_path):
     organization["name"] = "Renamed by PUT /__mock/fixtures"
     assert client.put(f"{CONTROL}/fixtures", json=world).status_code == 200
     made = created(client, body_for())
-    app.persistence.close()
+    app.journal.close()
 
     again = create_app(state_file=state, clock=NOW)
     try:
@@ -298,7 +298,7 @@ def test_put_fixtures_with_a_state_file_stays_restartable(tmp_path):
         assert read == made
         assert again.runtime.sessions.world.organizations[organization["uid"]].name == organization["name"]
     finally:
-        again.persistence.close()
+        again.journal.close()
 
 
 def test_one_invoice_cap_across_all_sessions_and_reset_makes_room(tmp_path):
@@ -313,7 +313,7 @@ def test_one_invoice_cap_across_all_sessions_and_reset_makes_room(tmp_path):
     assert "3" in message and "all sessions" in message and "POST /__mock/reset" in message, message
     assert client.post(f"{CONTROL}/reset", headers={"X-Mock-Session": "a"}).status_code == 200
     assert _create(client, "c").status_code == 200
-    app.persistence.close()
+    app.journal.close()
 
     again = create_app(state_file=state, clock=NOW, max_invoices=3)
     try:
@@ -322,7 +322,7 @@ def test_one_invoice_cap_across_all_sessions_and_reset_makes_room(tmp_path):
         assert _create(client, "d").status_code == 200
         assert _create(client, "e").status_code == 507
     finally:
-        again.persistence.close()
+        again.journal.close()
 
 
 def test_the_request_log_is_bounded_in_bytes(make_client):
@@ -396,13 +396,13 @@ def test_a_new_state_file_is_made_complete_or_not_at_all(tmp_path):
             assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert dict(connection.execute("SELECT key, value FROM meta"))["format"] == persistence.FORMAT
     finally:
-        app.persistence.close()
+        app.journal.close()
 
 
 def test_the_durable_settings_are_the_documented_ones(tmp_path):
     app = create_app(state_file=tmp_path / "s.db")
     try:
-        mode, synchronous = app.persistence.in_writer(
+        mode, synchronous = app.journal.in_writer(
             lambda c: (
                 c.execute("PRAGMA journal_mode").fetchone()[0],
                 c.execute("PRAGMA synchronous").fetchone()[0],
@@ -410,4 +410,4 @@ def test_the_durable_settings_are_the_documented_ones(tmp_path):
         )
         assert (mode, synchronous) == ("wal", 2)  # 2 is FULL: the log is fsync'd at every commit
     finally:
-        app.persistence.close()
+        app.journal.close()

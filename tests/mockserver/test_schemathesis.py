@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MAX_EXAMPLES = 150
 
 # (owner, party, document, blueprints) the user of both organizations may use together.
-CONSISTENT = [
+CONSISTENT: list[tuple[str, str, str, list[str | None]]] = [
     (
         org,
         party.uid,
