@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,9 +93,11 @@ class Sessions:
     def max_invoices(self) -> int:
         return self.quota.limit
 
-    def _record(self, row: Row, undo: Any) -> None:
+    def _record(self, row: Callable[[], Row], undo: Any) -> None:
+        """Journal a change made in memory; `row` is built only when there is a state file (it
+        encodes the whole invoice: on the in-memory mock's create path it would be wasted)."""
         if self.journal is not None:
-            self.journal.record(row, undo)
+            self.journal.record(row(), undo)
 
     def new_state(self, name: str, clock: datetime | None = None, *, fresh: bool = True) -> MockState:
         """A session from the fixtures (`fresh`: its clock as at start), its creates journaled."""
@@ -108,7 +111,7 @@ class Sessions:
 
         def created(invoice: Any, next_sequence: int) -> None:
             self._record(
-                persistence.created(name, fixed_instant(state.clock), invoice, next_sequence),
+                lambda: persistence.created(name, fixed_instant(state.clock), invoice, next_sequence),
                 lambda: state.store.discard(invoice),
             )
 
@@ -161,7 +164,7 @@ class Sessions:
             else:
                 state.clock.set(previous)
 
-        self._record(persistence.clock_set(state.name, fixed_instant(state.clock)), undo)
+        self._record(lambda: persistence.clock_set(state.name, fixed_instant(state.clock)), undo)
 
     def reset(self, name: str | None = None) -> None:
         """Back to the fixtures: one session (emptied, clock as at start), or all (named ones dropped)."""
@@ -178,7 +181,7 @@ class Sessions:
         released = sum(len(state.store) for state in dropped)
         self.quota.give_back(released)
         self._record(
-            persistence.all_reset() if name is None else persistence.session_reset(name),
+            lambda: persistence.all_reset() if name is None else persistence.session_reset(name),
             lambda: self._put_back(self.world, before, released),
         )
 
@@ -195,7 +198,7 @@ class Sessions:
             self._sessions.clear()
         self.quota.give_back(released)
         self._record(
-            persistence.fixtures_replaced(document),
+            lambda: persistence.fixtures_replaced(document),
             lambda: self._put_back(before_world, before, released),
         )
 
