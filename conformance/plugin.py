@@ -1,6 +1,6 @@
 """pytest plugin: run the conformance suite in another project's CI.
 
-    pip install invoice-contract-kit
+    pip install /path/to/invoice_contract_kit-*.whl   # built from a clone (README, Install)
     pytest -p conformance.plugin --pyargs conformance.suite \
         --invoice-base-url http://127.0.0.1:8080 --invoice-profile target.yaml
 
