@@ -389,7 +389,10 @@ def _number(request: Request) -> tuple[str, str] | None:
     return None
 
 
-RACE_WINDOW = 0.2  # seconds between "is the number free?" and "insert it"
+# Seconds between "is the number free?" and "insert it". Only the concurrency properties run
+# against the race wrappers, so a wide window costs about a second per test; a narrow one could be
+# missed by six creates sent at once on a machine busy enough to spread them out.
+RACE_WINDOW = 1.0
 
 
 class CheckThenInsert(Fault):
