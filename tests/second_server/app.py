@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from contract import pointers
 from contract.facts import ContractFacts, read_facts
 from contract.spec import (
     compile_validator,
@@ -245,17 +246,17 @@ class InvoiceApi:
         for error in self.validator.iter_errors(body):
             path = [str(part) for part in error.instance_path]
             message = error.message
-            extra = re.search(r"\('(.+?)' was unexpected\)|\((.+?) (?:was|were) unexpected\)", message)
             missing = re.match(r'^"(.+)" is a required property', message)
-            if extra:
-                for name in re.findall(r"'([^']*)'", message) or [extra.group(1) or extra.group(2)]:
-                    problems.append(("/" + "/".join([*path, name]), "not a field of the request", "extra"))
+            unexpected = getattr(error.kind, "unexpected", None)  # AdditionalProperties: the names
+            if unexpected is not None:
+                for name in unexpected:  # any name at all, quotes and newlines included
+                    problems.append(
+                        (pointers.from_parts([*path, name]), "not a field of the request", "extra")
+                    )
                 continue
             if missing:
                 path = [*path, missing.group(1)]
-            problems.append(
-                ("/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path), message, "bad")
-            )
+            problems.append((pointers.from_parts(path), message, "bad"))
         currency = body.get("currency")
         if isinstance(currency, str) and len(currency) == 3:
             body["currency"] = currency.upper()  # P30: other 3-character strings normalised
