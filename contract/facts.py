@@ -26,6 +26,7 @@ class ContractFacts:
     client_by_invoice_type: dict[str, str]  # InvoiceParties x-client-by-invoice-type
     default_invoice_type: str  # InvoiceType default
     statuses: dict[str, frozenset[int]]  # operationId -> the documented HTTP statuses
+    scopes: dict[str, frozenset[str]]  # operationId -> x-scopes: a key needs one of them (P74)
 
     def generated_number(self, year: int, sequence: int) -> str:
         return self.generated_number_format.format(year=year, sequence=sequence)
@@ -55,6 +56,11 @@ def read_facts(spec: dict[str, Any]) -> ContractFacts:
         default_invoice_type=schemas["InvoiceType"]["default"],
         statuses={
             op["operationId"]: frozenset(int(code) for code in op.get("responses", {}) if code.isdigit())
+            for _path, _method, op in iter_operations(spec)
+            if "operationId" in op
+        },
+        scopes={
+            op["operationId"]: frozenset(op.get("x-scopes", ()))
             for _path, _method, op in iter_operations(spec)
             if "operationId" in op
         },

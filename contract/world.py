@@ -52,6 +52,20 @@ class User:
     email: str
     organizations: frozenset[str]
     avatar: str | None = None
+    scopes: frozenset[str] | None = None  # None: a key without scopes, which may do everything
+    rate_limit: RateLimit | None = None
+
+    def may(self, scopes: frozenset[str]) -> bool:
+        """Whether the key has one of `scopes` (an operation's `x-scopes`; P74)."""
+        return self.scopes is None or not scopes or bool(self.scopes & scopes)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` requests per `window_seconds`, a fixed window (the mock's clock)."""
+
+    requests: int
+    window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,18 @@ class Blueprint:
 
 
 @dataclass(frozen=True)
+class Product:
+    """What a line item's `sku` names within its organization (openapi.yaml P68)."""
+
+    sku: str
+    organization_uid: str
+    context_type: str
+    context_type_uid: str
+    name: str
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
 class World:
     """Everything the fixtures say, indexed by uid (and users by token)."""
 
@@ -92,6 +118,7 @@ class World:
     documents: dict[str, Document]
     blueprints: dict[str, Blueprint]
     app_url: str
+    products: dict[tuple[str, str], Product] = field(default_factory=dict)  # (organization_uid, sku)
     source: str = field(default="", compare=False)
 
     def sample_create(self, owner: str, *, priced: bool = True) -> dict[str, str] | None:
@@ -185,8 +212,21 @@ def _build(data: dict[str, Any], source: str) -> World:
             item["email"],
             frozenset(item["organizations"]),
             item.get("avatar"),
+            frozenset(item["scopes"]) if "scopes" in item else None,
+            RateLimit(**item["rate_limit"]) if "rate_limit" in item else None,
         )
         for item in data["users"]
+    ]
+    products = [
+        Product(
+            item["sku"],
+            item["organization_uid"],
+            item["context_type"],
+            item["context_type_uid"],
+            item["name"],
+            item["unit_price"],
+        )
+        for item in data.get("products", [])
     ]
     documents = [
         Document(item["uid"], item["organization_uid"], item["filename"], item["is_archived"])
@@ -203,6 +243,7 @@ def _build(data: dict[str, Any], source: str) -> World:
         documents=_index(documents, "documents"),
         blueprints=_index(blueprints, "invoice_blueprints"),
         app_url=data["app_url"].rstrip("/"),
+        products=_index_products(products),
         source=source,
     )
     _cross_check(world)
@@ -216,6 +257,18 @@ def _index(items: list[Any], where: str, key: str = "uid") -> dict[str, Any]:
         if ident in indexed:
             raise WorldError(f"{where}: duplicate {key} {ident!r}")
         indexed[ident] = item
+    return indexed
+
+
+def _index_products(products: list[Product]) -> dict[tuple[str, str], Product]:
+    indexed: dict[tuple[str, str], Product] = {}
+    for product in products:
+        key = (product.organization_uid, product.sku)
+        if key in indexed:
+            raise WorldError(
+                f"products: duplicate sku {product.sku!r} in organization {product.organization_uid!r}"
+            )
+        indexed[key] = product
     return indexed
 
 
@@ -237,6 +290,8 @@ def _cross_check(world: World) -> None:
         require_org(f"documents[uid={document.uid}].organization_uid", document.organization_uid)
     for blueprint in world.blueprints.values():
         require_org(f"invoice_blueprints[uid={blueprint.uid}].organization_uid", blueprint.organization_uid)
+    for product in world.products.values():
+        require_org(f"products[sku={product.sku}].organization_uid", product.organization_uid)
 
     seen: dict[str, str] = {}
     for kind in ("organizations", "parties", "documents", "blueprints"):
