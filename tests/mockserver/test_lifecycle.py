@@ -1,4 +1,4 @@
-"""The lifecycle rows of the precision table (P54–P76), one test each, in-process.
+"""The lifecycle rows of the precision table (P54 to P76), one test each, in-process.
 
 Every answer is checked against the spec (the `client` fixture validates responses). Values come
 from the fixtures and the spec through `tests/mockserver/support.py`; what a rule computes

@@ -60,7 +60,7 @@ def post_raw(client: Any, content: bytes | str, headers: dict[str, str]) -> http
 
 
 def test_every_fixed_row_has_a_test_here():
-    names = [*globals(), *vars(test_lifecycle)]  # the lifecycle rows (P54–P76) are tested there
+    names = [*globals(), *vars(test_lifecycle)]  # the lifecycle rows (P54 to P76) are tested there
     tested = {name.split("_")[1].upper() for name in names if re.fullmatch(r"test_p\d{2}_.*", name)}
     fixed = {row.id for row in ROWS.values() if row.verdict != "open"}
     assert fixed <= tested, sorted(fixed - tested)
