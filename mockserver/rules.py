@@ -6,6 +6,7 @@ Each rule cites where the contract states it. Defaults come from `openapi.yaml` 
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Callable
@@ -89,11 +90,16 @@ class Money:
         return self.total_cents
 
 
+@functools.lru_cache(maxsize=4096)
+def _in_cents(unit_price: Decimal) -> Decimal:
+    """One Decimal per blueprint price, shared by every invoice made from it (memory per invoice)."""
+    return unit_price * 100
+
+
 def blueprint_line(line: BlueprintLine, uid: str) -> Line:
     """A blueprint's line as an invoice's line (its price is in major units, a line's in cents)."""
-    return Line(
-        uid, line.context_type_uid, line.context_type, line.context_name, line.quantity, line.unit_price * 100
-    )
+    price = _in_cents(line.unit_price)
+    return Line(uid, line.context_type_uid, line.context_type, line.context_name, line.quantity, price)
 
 
 def money_bucket(context_type: str) -> str:
