@@ -580,3 +580,23 @@ def test_party_change_moves_the_parties(client):
     assert changed["document_uid"] == OTHER_DOCUMENT_A.uid
     summary = client.get("/api/invoices", headers=auth(USER_A)).json()["data"]["items"][0]
     assert summary["parent_contract"]["uid"] == OTHER_DOCUMENT_A.uid
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "wrong"),
+    [
+        ("PUT", "/api/invoices/{uid}", []),
+        ("PUT", "/api/invoices", {}),
+        ("DELETE", "/api/invoices", {}),
+        ("POST", "/api/invoices/{uid}/line_items", 3),
+        ("PUT", "/api/invoices/{uid}/line_items", "x"),
+        ("DELETE", "/api/invoices/{uid}/line_items", {}),
+        ("PUT", "/api/invoices", None),
+    ],
+)
+def test_a_body_of_the_wrong_json_type_is_400_naming_the_type(client, method, path, wrong):
+    invoice = new(client)
+    response = client.request(method, path.format(uid=invoice["uid"]), json=wrong, headers=auth(USER_A))
+    envelope = assert_error(response, 400)
+    assert "must be" in envelope["message"], envelope
+    assert read(client, invoice["uid"]) == invoice
