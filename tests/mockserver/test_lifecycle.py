@@ -7,6 +7,7 @@ from the fixtures and the spec through `tests/mockserver/support.py`; what a rul
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -591,12 +592,14 @@ def test_party_change_moves_the_parties(client):
         ("POST", "/api/invoices/{uid}/line_items", 3),
         ("PUT", "/api/invoices/{uid}/line_items", "x"),
         ("DELETE", "/api/invoices/{uid}/line_items", {}),
-        ("PUT", "/api/invoices", None),
+        ("PUT", "/api/invoices", None),  # JSON null
     ],
 )
 def test_a_body_of_the_wrong_json_type_is_400_naming_the_type(client, method, path, wrong):
     invoice = new(client)
-    response = client.request(method, path.format(uid=invoice["uid"]), json=wrong, headers=auth(USER_A))
+    headers = {**auth(USER_A), "Content-Type": "application/json"}
+    content = json.dumps(wrong).encode()
+    response = client.request(method, path.format(uid=invoice["uid"]), content=content, headers=headers)
     envelope = assert_error(response, 400)
     assert "must be" in envelope["message"], envelope
     assert read(client, invoice["uid"]) == invoice
