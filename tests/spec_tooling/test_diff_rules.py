@@ -150,7 +150,10 @@ EDITS = [
     Edit(
         "link removed",
         lambda s: s["paths"]["/api/invoices"]["post"]["responses"]["200"].pop("links"),
-        [(f"{CREATE}/responses/200/links/GetCreatedInvoice", RESPONSE, BREAKING)],
+        [
+            (f"{CREATE}/responses/200/links/{name}", RESPONSE, BREAKING)
+            for name in ("GetCreatedInvoice", "UpdateCreatedInvoice", "AddLineItemsToCreatedInvoice")
+        ],
     ),
     Edit(
         "request media type removed",
