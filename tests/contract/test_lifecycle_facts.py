@@ -23,8 +23,10 @@ from contract.spec import (
     operation,
     request_body_schema,
 )
+from contract.world import load_world
 
 SPEC = load_spec()
+WORLD = load_world()
 UID = "8f14e45f-ceea-4467-9a1c-6f3e2b1a0d21"
 OTHER_UID = "9a25f56a-dffb-4578-8b2d-7a4f3c2b1e32"
 READS = {"get_invoice", "list_invoices"}
@@ -312,3 +314,50 @@ def test_create_links_to_update_and_to_line_items():
         "operationId": "create_line_items",
         "parameters": {"invoice_uid": "$response.body#/data/uid"},
     }
+
+
+# -- examples: named everywhere, and consistent with the fixtures' products --------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "op"), all_operations(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_request_and_200_has_named_examples(path: str, method: str, op: dict[str, Any]):
+    if "requestBody" in op:
+        assert request_examples(op["operationId"]), op["operationId"]
+    assert response_examples(op["operationId"]), op["operationId"]
+
+
+def line_items_in(value: Any) -> list[dict[str, Any]]:
+    """Every LineItem-shaped object inside an example value."""
+    if isinstance(value, list):
+        return [line for item in value for line in line_items_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if {"context_type_uid", "line_total"} <= set(value) else []
+    return found + [line for item in value.values() for line in line_items_in(item)]
+
+
+def test_example_lines_of_a_product_carry_the_products_name_and_type():
+    products = {product.context_type_uid: product for product in WORLD.products.values()}
+    lines = [
+        line
+        for example in SPEC["components"]["examples"].values()
+        for line in line_items_in(example["value"])
+    ]
+    product_lines = [line for line in lines if line["context_type_uid"] in products]
+    assert product_lines, "the examples show product lines"
+    for line in product_lines:
+        product = products[line["context_type_uid"]]
+        assert (line["context_name"], line["context_type"]) == (product.name, product.context_type), line
+        assert line["line_total"] == round(line["quantity"] * line["unit_price"], 2), line
+
+
+def test_request_example_skus_name_products_of_the_example_invoices_owner():
+    owner = request_examples("create_invoice")["full"]["owner_uid"]
+    for operation_id in ("create_line_items", "update_line_items"):
+        for value in request_examples(operation_id).values():
+            for item in value if isinstance(value, list) else [value]:
+                if "sku" in item:
+                    product = WORLD.products[(owner, item["sku"])]
+                    assert item.get("context_type", product.context_type) == product.context_type, item
