@@ -23,11 +23,12 @@ both has not learnt the mock's habits. Its readings, by precision row:
 - P74: a key with `invoices:write` (any scope of a changing operation) may also read.
 - Every answer waits a few milliseconds (a slow server); responses carry `X-Server: second`.
 
-The lifecycle operations (update, bulk update, bulk delete, line items) and key scopes and limits
-can be switched off, which makes the server the create-and-read server it was before the lifecycle
-issue (the six operations are 405/404 like any unknown method or path; scopes and per-key limits are
-ignored): `create_app(lifecycle=False)`, the factory `create_create_read_app`, or the environment
-variable `SECOND_SERVER_OPERATIONS=create-read` read by `create_app()`.
+The lifecycle operations (update, bulk update, bulk delete, line items) can be switched off, which
+makes it a server of the contract before the lifecycle issue: the six operations are 405 (with
+`Allow`) or 404 like any unknown method or path; key scopes and the world's per-key rate limits still
+hold (they are the keys', not the operations'). A kit must report its lifecycle properties "not run"
+there, never failed: `create_app(lifecycle=False)`, the factory `create_create_read_app`, or the
+environment variable `SECOND_SERVER_OPERATIONS=create-read` read by `create_app()`.
 
 Run by hand: `python -m uvicorn tests.second_server.app:create_app --factory --http h11 --port 8082`
 (h11: httptools answers unknown methods itself, in plain text, before the app sees them).
@@ -82,10 +83,9 @@ class InvoiceApi(ChangeRoutes, LineItemRoutes):
         self,
         spec: dict[str, Any],
         world: World,
-        lifecycle: bool = True,
         rate_limit_every: int | None = RATE_LIMIT_EVERY,
     ) -> None:
-        super().__init__(spec, world, lifecycle, rate_limit_every)
+        super().__init__(spec, world, rate_limit_every)
         self.body_schema = request_body_schema(spec, "create_invoice")
         self.validator = compile_validator(self.body_schema)
         self.defaults = property_defaults(self.body_schema)
@@ -366,7 +366,7 @@ def create_app(
     `rate_limit_every=None` drops the periodic 429 (the server's own tests of its rules)."""
     if lifecycle is None:
         lifecycle = os.environ.get(OPERATIONS_VARIABLE, "all") != "create-read"
-    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), lifecycle, rate_limit_every)
+    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), rate_limit_every)
     routes = [
         Route("/api/invoices", api.create, methods=["POST"]),
         Route("/api/invoices", api.list, methods=["GET"]),
@@ -385,6 +385,6 @@ def create_app(
 
 
 def create_create_read_app() -> Fallbacks:
-    """The server as it was before the lifecycle issue: create, get and list only, no key scopes or
-    per-key limits (`uvicorn --factory tests.second_server.app:create_create_read_app`)."""
+    """The server without the lifecycle: create, get and list only
+    (`uvicorn --factory tests.second_server.app:create_create_read_app --http h11`)."""
     return create_app(lifecycle=False)
