@@ -18,7 +18,7 @@ both has not learnt the mock's habits. Its readings, by precision row:
 - P32: duplicate JSON keys are 400. P35: OPTIONS is 204 with Allow.
 - P61: the path's 404 comes before every body check (413/415/400/422).
 - P62: of several refused items, the last one answers.
-- P67: the generator never issues a number again, not even a deleted invoice's.
+- P67: the generator issues a number again once it is free (a deleted or renumbered invoice's).
 - P73: a quantity with more than 4 decimals is 422.
 - P74: a key with `invoices:write` (any scope of a changing operation) may also read.
 - Every answer waits a few milliseconds (a slow server); responses carry `X-Server: second`.
@@ -132,14 +132,22 @@ class InvoiceApi(ChangeRoutes, LineItemRoutes):
         return success(self.full(invoice))
 
     def generate(self, owner: str) -> str:
-        """The next number of the owner's sequence; the sequence never goes back, so no number is
-        issued twice, not even one a deleted invoice freed (P67)."""
+        """The owner's number for a new invoice: one it issued before this year and that is free again
+        (its invoice deleted or renumbered) if there is one, the earliest first (P67 open: the mock
+        never reissues), else the next of its sequence. Either way of the creation's UTC year (P19)."""
         year = datetime.now(UTC).year
+        taken = self.numbers.get(owner, set())
+        issued = self.issued.setdefault(owner, {})
+        for number in issued:
+            match = self.facts.generated_number_pattern.match(number)
+            if number not in taken and match is not None and int(match.group(1)) == year:
+                return number
         while True:
             sequence = self.sequence.get(owner, SEQUENCE_START)
             self.sequence[owner] = sequence + SEQUENCE_STEP
             number = self.facts.generated_number(year, sequence)
-            if number not in self.numbers.get(owner, set()):
+            if number not in taken:
+                issued[number] = None
                 return number
 
     def build(

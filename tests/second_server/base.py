@@ -76,6 +76,7 @@ class ApiBase:
         self.order: list[str] = []  # creation order (P04, P76)
         self.numbers: dict[str, set[str]] = {}
         self.sequence: dict[str, int] = {}
+        self.issued: dict[str, dict[str, None]] = {}  # owner -> every number it generated, in order
         self.requests = 0
         self.rate_limit_every = rate_limit_every
         self.windows: dict[str, tuple[float, int]] = {}  # token -> (window start, requests in it)
