@@ -157,8 +157,8 @@ class LineItemRoutes(ApiBase):
                     last = error.under(self.prefix(single, index))
             if last is not None:
                 raise last
-            last = items[-1]
-            blamed = next((name for name in ("quantity", "unit_price", "sku") if name in last), "uid")
+            final = items[-1]
+            blamed = next((name for name in ("quantity", "unit_price", "sku") if name in final), "uid")
             self.store(invoice, [*self.prefix(single, len(items) - 1), blamed])
             shown = [self.line(invoice, line) for line in changed]
             return success(shown[0] if single else shown, self.line_message)
