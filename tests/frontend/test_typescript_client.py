@@ -261,7 +261,7 @@ def test_typescript_client_updates_an_invoice_and_edits_a_line_item(ts_project, 
     generate_types(ts_project)
     product = next(p for p in WORLD.products.values() if p.organization_uid == ORG_A)
     quantity, new_quantity = 2, 3
-    change = {
+    change: dict[str, Any] = {
         "status": "SENT",
         "issue_date": (NOW - timedelta(days=10)).isoformat().replace("+00:00", "Z"),
         "due_date": (NOW + timedelta(days=20)).isoformat().replace("+00:00", "Z"),
