@@ -1,4 +1,5 @@
-"""Plain HTTP calls to a server under test: one-off requests, its invoice count, a known number of creates.
+"""Plain HTTP calls to a server under test: one-off requests (a scenario's invoice and line), its
+invoice count, a known number of creates.
 
 http.client and asyncio streams only: no extra dependency, exact status codes, and nothing that
 could send traffic anywhere but 127.0.0.1.
