@@ -145,12 +145,14 @@ def scenarios_table(report: dict[str, Any]) -> str | None:
                     f"{figures['p50_ms']:.2f}",
                     f"{figures['p99_ms']:.2f}",
                     str(figures["non_2xx"]),
+                    f"{figures['cpu_ms_per_request']:.3f}",
+                    f"x{figures['cpu_ratio']:.2f}",
                 ]
             )
     if not rows:
         return None
     header = ["scenario", "server", "req/s", "create req/s", "÷ create", "per round", "p50 ms", "p99 ms"]
-    header.append("non-2xx")
+    header += ["non-2xx", "CPU/req ms", "CPU ÷ create"]
     return markdown_table(header, sorted(rows), right=set(range(2, len(header))))
 
 

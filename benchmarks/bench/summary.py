@@ -50,6 +50,13 @@ def summarise(runs: list[LoadRun], kind: str) -> dict[str, Any] | None:
         summary["scenarios"][name]["non_2xx"] = sum(load.non_2xx for load in loads)
         # Against this kind's create load: of the medians, and per round (the same process, back to back).
         summary["scenarios"][name]["create_ratio"] = summary["scenarios"][name]["rps"] / summary["rps"]
+        # Server CPU per request: far less sensitive to busy neighbours than req/s.
+        summary["scenarios"][name]["cpu_ms_per_request"] = statistics.median(
+            load.cpu_ms_per_request for load in loads
+        )
+        summary["scenarios"][name]["cpu_ratio"] = (
+            summary["scenarios"][name]["cpu_ms_per_request"] / summary["cpu_ms_per_request"]
+        )
         summary["scenarios"][name]["create_ratio_per_run"] = [
             r.scenarios[name].rps / r.post.rps for r in mine if name in r.scenarios
         ]

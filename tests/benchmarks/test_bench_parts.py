@@ -279,6 +279,7 @@ def test_every_scenario_is_held_to_the_create_loads_bar() -> None:
     assert update["rps"] == pytest.approx(6200 / 2)
     assert update["create_ratio"] == pytest.approx(0.5)
     assert update["create_ratio_per_run"] == pytest.approx([0.5, 0.5, 0.5])
+    assert update["cpu_ms_per_request"] == pytest.approx(0.2) and update["cpu_ratio"] == pytest.approx(2.0)
     bar = res["scenario_bars"]["update"]
     assert bar["bare_ratio"] == pytest.approx(3100 / 10200)
     assert bar["verdicts"] == {"throughput_ratio": False, "p99_ms": True, "non_2xx": True}
@@ -289,5 +290,8 @@ def test_every_scenario_is_held_to_the_create_loads_bar() -> None:
     assert lines[2].startswith("| create | 6,200 | 100.0% | 60.8% PASS |")
     assert lines[3].startswith("| update | 3,100 | 50.0% | 30.4% FAIL | 9.00 PASS | 0 PASS |")
     extra = scenarios_table(report)
-    assert extra is not None and "| update | mock | 3,100 | 6,200 | 50.0% | 50%, 50%, 50% |" in extra
+    assert extra is not None
+    assert (
+        "| update | mock | 3,100 | 6,200 | 50.0% | 50%, 50%, 50% | 4.00 | 9.00 | 0 | 0.200 | x2.00 |" in extra
+    )
     assert bars_table(_report([MOCK, BASELINE])) is not None
