@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from contract.spec import compile_validator, iter_examples, load_spec
 from contract.tooling.examples import example_errors
+
+
+def test_spec_has_no_yaml_anchors_or_aliases(spec_path):
+    """Specmatic reads an alias (`*id001`) as the string "id001" and fails to load the example."""
+    events = yaml.parse(spec_path.read_text(encoding="utf-8"))
+    assert not [event for event in events if isinstance(event, yaml.AliasEvent)]
 
 
 def test_spec_is_valid_openapi_3_0_3(spec_path):
@@ -33,6 +40,7 @@ def test_spec_carries_the_documented_examples():
         "PayloadTooLarge",
         "UnsupportedMediaType",
         "UnprocessableInvoice",
+        "UnprocessableChange",
         "InvalidQuery",
         "InvoiceNotFound",
         "KeyLacksPermission",
@@ -74,6 +82,7 @@ def test_error_examples_carry_their_own_status(spec):
                 "PayloadTooLarge": 413,
                 "UnsupportedMediaType": 415,
                 "UnprocessableInvoice": 422,
+                "UnprocessableChange": 422,
                 "InvalidQuery": 422,
                 "KeyLacksPermission": 403,
                 "TooManyRequests": 429,

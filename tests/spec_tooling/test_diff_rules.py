@@ -20,11 +20,34 @@ Spec = dict[str, Any]
 
 CREATE = "#/paths/~1api~1invoices/post"
 LIST = "#/paths/~1api~1invoices/get"
+BULK_UPDATE = "#/paths/~1api~1invoices/put"
+BULK_DELETE = "#/paths/~1api~1invoices/delete"
 GET = "#/paths/~1api~1invoices~1{invoice_uid}/get"
+UPDATE = "#/paths/~1api~1invoices~1{invoice_uid}/put"
+LINES = "#/paths/~1api~1invoices~1{invoice_uid}~1line_items"
+# Every operation of the spec: a change to what all of them share (security, the 401 response,
+# the success envelope) is reported at each one.
+EVERY_OPERATION = (
+    CREATE,
+    LIST,
+    BULK_UPDATE,
+    BULK_DELETE,
+    GET,
+    UPDATE,
+    f"{LINES}/post",
+    f"{LINES}/put",
+    f"{LINES}/delete",
+)
 BODY = f"{CREATE}/requestBody/content/application~1json/schema"
 JSON_200 = "responses/200/content/application~1json/schema"
-# `data` of the two responses that carry an `Invoice` (create and get).
-INVOICE = (f"{CREATE}/{JSON_200}/allOf/1/properties/data", f"{GET}/{JSON_200}/allOf/1/properties/data")
+# `data` of the responses that carry a full `Invoice`: create, get and update, and each item of
+# bulk update's array.
+INVOICE = (
+    f"{CREATE}/{JSON_200}/allOf/1/properties/data",
+    f"{GET}/{JSON_200}/allOf/1/properties/data",
+    f"{UPDATE}/{JSON_200}/allOf/1/properties/data",
+    f"{BULK_UPDATE}/{JSON_200}/allOf/1/properties/data/items",
+)
 REQUEST, RESPONSE = "request", "response"
 BREAKING, FINE = True, False
 PING = {"responses": {"200": {"description": "Pong."}}}
@@ -47,7 +70,7 @@ def list_parameters(spec: Spec) -> list[dict[str, Any]]:
 
 
 def in_invoice(suffix: str, side: str, breaking: bool) -> list[tuple[str, str, bool]]:
-    """The same change seen in both responses that carry an `Invoice`."""
+    """The same change seen in every response that carries an `Invoice`."""
     return [(f"{data}{suffix}", side, breaking) for data in INVOICE]
 
 
@@ -122,12 +145,15 @@ EDITS = [
     Edit(
         "response header removed",
         lambda s: s["components"]["responses"]["Unauthorized"].pop("headers"),
-        [(f"{op}/responses/401/headers/WWW-Authenticate", RESPONSE, BREAKING) for op in (CREATE, LIST, GET)],
+        [(f"{op}/responses/401/headers/WWW-Authenticate", RESPONSE, BREAKING) for op in EVERY_OPERATION],
     ),
     Edit(
         "link removed",
         lambda s: s["paths"]["/api/invoices"]["post"]["responses"]["200"].pop("links"),
-        [(f"{CREATE}/responses/200/links/GetCreatedInvoice", RESPONSE, BREAKING)],
+        [
+            (f"{CREATE}/responses/200/links/{name}", RESPONSE, BREAKING)
+            for name in ("GetCreatedInvoice", "UpdateCreatedInvoice", "AddLineItemsToCreatedInvoice")
+        ],
     ),
     Edit(
         "request media type removed",
@@ -188,10 +214,7 @@ EDITS = [
     Edit(
         "response enum value added",
         lambda s: schemas(s)["SuccessEnvelope"]["properties"]["status"]["enum"].append("ok"),
-        [
-            (f"{op}/{JSON_200}/allOf/0/properties/status/enum", RESPONSE, BREAKING)
-            for op in (CREATE, LIST, GET)
-        ],
+        [(f"{op}/{JSON_200}/allOf/0/properties/status/enum", RESPONSE, BREAKING) for op in EVERY_OPERATION],
     ),
     Edit(
         "response enum value removed",
@@ -354,7 +377,7 @@ EDITS = [
     Edit(
         "security added globally",
         lambda s: None,
-        [(f"{op}/security", REQUEST, BREAKING) for op in (CREATE, LIST, GET)],
+        [(f"{op}/security", REQUEST, BREAKING) for op in EVERY_OPERATION],
         edit_old=lambda s: s.pop("security"),
     ),
     Edit(
@@ -365,19 +388,19 @@ EDITS = [
     Edit(
         "security alternative added",
         allow_api_key_instead,
-        [(f"{op}/security", REQUEST, FINE) for op in (CREATE, LIST, GET)],
+        [(f"{op}/security", REQUEST, FINE) for op in EVERY_OPERATION],
     ),
     Edit(
         "security removed",
         lambda s: s.pop("security"),
-        [(f"{op}/security", REQUEST, FINE) for op in (CREATE, LIST, GET)],
+        [(f"{op}/security", REQUEST, FINE) for op in EVERY_OPERATION],
     ),
     Edit(
         "security scheme redefined",
         lambda s: s["components"]["securitySchemes"].update(
             bearerAuth={"type": "apiKey", "in": "header", "name": "X-Key"}
         ),
-        [(f"{op}/security", REQUEST, BREAKING) for op in (CREATE, LIST, GET)],
+        [(f"{op}/security", REQUEST, BREAKING) for op in EVERY_OPERATION],
     ),
     # -- documentation only ------------------------------------------------------------------
     Edit("description and example changed (ignored)", describe_differently, []),

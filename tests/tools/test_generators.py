@@ -33,6 +33,11 @@ def test_openapi_python_client_generates_without_warnings(python_client_bin: Pat
     assert "warning" not in printed.lower(), printed
     models = {path.stem for path in (output_path / "models").glob("*.py")}
     assert {"invoice_create_request", "invoice", "invoice_field_input", "error_envelope"} <= models, models
+    lifecycle = {"invoice_update_request", "invoice_bulk_update_item", "line_item_create", "line_item_update"}
+    assert lifecycle | {"invoice_array_envelope", "line_item_envelope", "empty_envelope"} <= models, models
+    api = {path.stem for path in (output_path / "api").rglob("*.py")}
+    assert {"update_invoice", "bulk_update_invoices", "bulk_delete_invoices"} <= api, api
+    assert {"create_line_items", "update_line_items", "delete_line_items"} <= api, api
     compiled = subprocess.run(
         [str(python_client_bin / "python"), "-m", "compileall", "-q", str(output_path)],
         capture_output=True,
@@ -57,4 +62,12 @@ def test_openapi_typescript_generates_without_warnings(tmp_path: Path):
     printed = result.stdout + result.stderr
     assert result.returncode == 0, printed
     assert "warn" not in printed.lower(), printed
-    assert "value: unknown;" in (tmp_path / "schema.d.ts").read_text(encoding="utf-8"), "any JSON value"
+    types = (tmp_path / "schema.d.ts").read_text(encoding="utf-8")
+    assert "value: unknown;" in types, "any JSON value"
+    for operation_id in (
+        "update_invoice",
+        "bulk_update_invoices",
+        "bulk_delete_invoices",
+        "create_line_items",
+    ):
+        assert f'operations["{operation_id}"]' in types, operation_id
