@@ -181,13 +181,13 @@ CORRUPTIONS = {
         lambda p: _sql(p, "UPDATE invoices SET invoice = json_remove(invoice, '$.owner_uid')"),
         ["corrupt"],
     ),
-    "a line item's amount broken": (
+    "a line item's amount below 0": (
         lambda p: _sql(
             p,
             "UPDATE invoices SET invoice = json_set(invoice, '$.lines[0].quantity', '-1') "
             f"WHERE seq IN {_with_lines()}",
         ),
-        ["corrupt", "line item", "quantity"],
+        ["corrupt", "quantity"],
     ),
 }
 
