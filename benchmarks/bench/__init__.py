@@ -3,7 +3,8 @@
 How the parts fit (each module's docstring says why it is shaped the way it is):
 
 * what is sent — `sample` (the valid create body from the shared fixtures), `scenarios` (one small
-  definition per operation loaded: create, read, and the lifecycle operations to come);
+  definition per operation loaded: create, read, and the lifecycle's update, bulk update and
+  line items);
 * who answers — `servers` (spawn, first 200, /proc, stop by pid), `prism` (the pinned npm Prism),
   `source` (the frozen copy of the mock being measured), `context` (one invocation's settings);
 * how it is measured — `wrk` (the load generator), `probe` (a trivial request every 10 ms beside

@@ -22,7 +22,7 @@ from bench.prism import install_prism
 from bench.profiling import print_profile, run_profile, serve_cprofile
 from bench.report import print_report
 from bench.sample import Sample
-from bench.scenarios import CREATE, READ, SCENARIOS
+from bench.scenarios import CREATE, LIFECYCLE, READ, SCENARIOS
 from bench.source import REPO_ROOT, export_ref, snapshot_tree
 from bench.wrk import INSTALL_HINT
 
@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         choices=sorted(set(SCENARIOS) - {CREATE.name}),
         help="an extra scenario loaded after the create load, on the same process (repeatable)",
+    )
+    add(
+        "--lifecycle",
+        action="store_true",
+        help=f"load every lifecycle scenario too ({', '.join(LIFECYCLE)})",
     )
     add("--no-prism", action="store_true", help="leave Prism out (it is in by default when node is there)")
     add(
@@ -146,7 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     print_profile(profile, args.top)
                 return 0
-            names = dict.fromkeys([*([READ.name] if args.get_load else []), *args.scenario])
+            names = dict.fromkeys(
+                [
+                    *([READ.name] if args.get_load else []),
+                    *args.scenario,
+                    *(LIFECYCLE if args.lifecycle else []),
+                ]
+            )
             bench.extra_scenarios = [SCENARIOS[name] for name in names]
             if args.no_prism:
                 bench.prism_missing = "--no-prism"

@@ -1,4 +1,5 @@
-"""Plain HTTP calls to a server under test: one-off requests, its invoice count, a known number of creates.
+"""Plain HTTP calls to a server under test: one-off requests (a scenario's invoice and line), its
+invoice count, a known number of creates.
 
 http.client and asyncio streams only: no extra dependency, exact status codes, and nothing that
 could send traffic anywhere but 127.0.0.1.
@@ -10,6 +11,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+from typing import Any
 
 from bench.errors import BenchError
 from bench.sample import Sample
@@ -26,6 +28,27 @@ def http_call(
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def _data(status: int, body: bytes, what: str) -> Any:
+    if status != 200:
+        raise BenchError(f"{what} answered {status}: {body[:300]!r}")
+    return json.loads(body)["data"]
+
+
+def create_invoice(port: int, sample: Sample) -> str:
+    """One invoice (the sample's create); its uid."""
+    answer = http_call(port, "POST", "/api/invoices", sample.body_bytes, sample.headers)
+    return str(_data(*answer, "POST /api/invoices")["uid"])
+
+
+def add_line(port: int, sample: Sample, invoice_uid: str) -> str:
+    """One line (the sample's) on the invoice; its uid."""
+    if not sample.line:
+        raise BenchError("the fixtures give the sample's owner no product to make a line item of")
+    path = f"/api/invoices/{invoice_uid}/line_items"
+    answer = http_call(port, "POST", path, json.dumps(sample.line).encode(), sample.headers)
+    return str(_data(*answer, f"POST {path}")["uid"])
 
 
 def count_invoices(port: int, sample: Sample) -> int:

@@ -128,6 +128,7 @@ def runs_table(report: dict[str, Any]) -> str:
 
 
 def scenarios_table(report: dict[str, Any]) -> str | None:
+    """Every extra scenario on every server, beside that server's create load (medians)."""
     res = report["results"]
     rows = []
     for kind in (MOCK, MOCK_STATE_FILE, BASELINE, PRISM):
@@ -138,15 +139,61 @@ def scenarios_table(report: dict[str, Any]) -> str | None:
                     name,
                     LABELS[kind],
                     f"{figures['rps']:,.0f}",
+                    f"{summary['rps']:,.0f}",
+                    f"{figures['create_ratio']:.1%}",
+                    ", ".join(f"{r:.0%}" for r in figures["create_ratio_per_run"]),
                     f"{figures['p50_ms']:.2f}",
                     f"{figures['p99_ms']:.2f}",
                     str(figures["non_2xx"]),
+                    f"{figures['cpu_ms_per_request']:.3f}",
+                    f"x{figures['cpu_ratio']:.2f}",
                 ]
             )
     if not rows:
         return None
-    header = ["scenario", "server", "req/s", "p50 ms", "p99 ms", "non-2xx"]
+    header = ["scenario", "server", "req/s", "create req/s", "÷ create", "per round", "p50 ms", "p99 ms"]
+    header += ["non-2xx", "CPU/req ms", "CPU ÷ create"]
     return markdown_table(header, sorted(rows), right=set(range(2, len(header))))
+
+
+def bars_table(report: dict[str, Any]) -> str | None:
+    """The mock's extra scenarios held to the create load's targets (throughput vs bare create)."""
+    res = report["results"]
+    bars = res.get("scenario_bars") or {}
+    if not bars:
+        return None
+    create = res["mock"]
+    rows = [
+        [
+            "create",
+            f"{create['rps']:,.0f}",
+            "100.0%",
+            f"{res['throughput_ratio']:.1%} {targets.verdict(report['targets']['throughput_ratio'])}",
+            f"{create['p99_ms']:.2f} {targets.verdict(create['p99_ms'] <= targets.P99_MS)}",
+            f"{create['non_2xx']} {targets.verdict(create['non_2xx'] == 0)}",
+        ]
+    ]
+    for name, bar in sorted(bars.items()):
+        figures, verdicts = create["scenarios"][name], bar["verdicts"]
+        rows.append(
+            [
+                name,
+                f"{figures['rps']:,.0f}",
+                f"{bar['create_ratio']:.1%}",
+                f"{bar['bare_ratio']:.1%} {targets.verdict(verdicts['throughput_ratio'])}",
+                f"{figures['p99_ms']:.2f} {targets.verdict(verdicts['p99_ms'])}",
+                f"{figures['non_2xx']} {targets.verdict(verdicts['non_2xx'])}",
+            ]
+        )
+    header = [
+        "mock (in memory)",
+        "req/s",
+        "÷ mock create",
+        f"÷ bare create ({targets.TEXT['throughput_ratio']})",
+        f"p99 ms ({targets.TEXT['p99_ms']})",
+        "non-2xx (0)",
+    ]
+    return markdown_table(header, rows)
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -205,6 +252,9 @@ def print_report(report: dict[str, Any]) -> None:
     extra = scenarios_table(report)
     if extra:
         print(f"\nextra scenarios (same process, after the create load; medians):\n\n{extra}")
+    bars = bars_table(report)
+    if bars:
+        print(f"\nthe create load's bar, for every scenario of the mock (medians):\n\n{bars}")
     print_launches_and_memory(report)
 
 

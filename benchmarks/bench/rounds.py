@@ -1,7 +1,8 @@
 """The load runs: every server kind once per round, in an order that rotates from round to round.
 
 Each run is a fresh process (so every create load starts on an empty store), a warm-up, then the
-measured create load with the stall probe beside it, then any extra scenario on the same process.
+measured create load with the stall probe beside it, then any extra scenario on the same process,
+each on an invoice (and line) of its own made just before its load.
 Rotating the order means no kind always runs first (on a cool machine) or last; with the mock
 and the bare endpoint only, rounds alternate mock-first and bare-first, as they always did.
 """
@@ -15,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.client import count_invoices
+from bench.client import add_line, count_invoices, create_invoice
 from bench.context import Bench
 from bench.errors import log
 from bench.probe import ProbeResult, StallProbe
-from bench.scenarios import CREATE, READ, Scenario
+from bench.scenarios import CREATE, READ, Scenario, Target
 from bench.servers import MOCK, MOCK_STATE_FILE, ServerProcess
 from bench.wrk import WrkResult, run_wrk, write_lua
 
@@ -41,14 +42,25 @@ def round_order(kinds: list[str], run: int) -> list[str]:
     return kinds[shift:] + kinds[:shift]
 
 
-def lua_for(bench: Bench, scenario: Scenario) -> Path:
-    """The wrk script of `scenario`, written once per invocation."""
-    if scenario.name not in bench.lua:
+def lua_for(bench: Bench, scenario: Scenario, target: Target | None = None) -> Path:
+    """The wrk script of `scenario` on `target` (none: a body that names no invoice, e.g. create).
+
+    Written once per invocation and body: a scenario whose body names its invoice gets a new
+    script for each load (`<name>.lua` then holds the latest; `--keep` keeps it).
+    """
+    body = scenario.body_bytes(target or Target(bench.sample, ""))
+    key = f"{scenario.name}:{body!r}"
+    if key not in bench.lua:
         path = bench.workdir / f"{scenario.name}.lua"
-        bench.lua[scenario.name] = write_lua(
-            path, scenario.method, scenario.body_bytes(bench.sample), bench.sample.token
-        )
-    return bench.lua[scenario.name]
+        bench.lua[key] = write_lua(path, scenario.method, body, bench.sample.token)
+    return bench.lua[key]
+
+
+def target_for(bench: Bench, port: int, scenario: Scenario) -> Target:
+    """A fresh invoice for `scenario` on the server on `port` (with one line if it needs one)."""
+    invoice_uid = create_invoice(port, bench.sample)
+    line_uid = add_line(port, bench.sample, invoice_uid) if scenario.needs_line else ""
+    return Target(bench.sample, invoice_uid, line_uid)
 
 
 def counts_creates(kind: str) -> bool:
@@ -86,8 +98,9 @@ def load_run(bench: Bench, kind: str, run: int) -> LoadRun:
         result = LoadRun(run, kind, server.implementation(), post, probe)
         for scenario in bench.extra_scenarios:
             if kind in scenario.servers:
-                path = scenario.path_for(invoice_uid)
-                script = lua_for(bench, scenario)
+                target = target_for(bench, server.port, scenario)
+                path = scenario.path_for(target.invoice_uid)
+                script = lua_for(bench, scenario, target)
                 result.scenarios[scenario.name] = run_wrk(
                     server.port, path, script, args.duration, args.connections, server
                 )

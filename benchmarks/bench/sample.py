@@ -1,9 +1,10 @@
-"""The valid create request every server is loaded with, taken from the shared fixtures."""
+"""The valid requests every server is loaded with, taken from the shared fixtures and the spec."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,18 +17,33 @@ class Sample:
 
     token: str
     body: dict[str, str]
+    # A line item the owner may add without making the total negative: one of its products whose
+    # lines add to the subtotal (not a discount or tax: those kinds are the spec's LineItem
+    # `x-money-context-types`), one unit, at the product's price. Empty if it has no such product.
+    line: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_fixtures(cls) -> Sample:
+        from contract.facts import default_facts
         from mockserver.fixtures import load_world
 
-        world = load_world()
-        user = next(iter(world.users.values()))
+        world, facts = load_world(), default_facts()
+        user = next(u for u in world.users.values() if u.scopes is None and u.rate_limit is None)
         owner = sorted(user.organizations)[0]
         party = next(p for p in world.parties.values() if owner in p.billable_by)
         document = next(d for d in world.documents.values() if d.organization_uid == owner)
         body = {"owner_uid": owner, "target_party_uid": party.uid, "document_uid": document.uid}
-        return cls(token=user.token, body=body)
+        products = [
+            p
+            for p in world.products.values()
+            if p.organization_uid == owner and p.context_type not in facts.money_context_types.values()
+        ]
+        line = (
+            {"context_type": products[0].context_type, "sku": products[0].sku, "quantity": 1}
+            if products
+            else {}
+        )
+        return cls(token=user.token, body=body, line=line)
 
     @property
     def body_bytes(self) -> bytes:

@@ -18,17 +18,23 @@ from typing import Any
 import pytest
 from bench import summary
 from bench.cli import build_parser, usage_error
+from bench.client import add_line, create_invoice, http_call
 from bench.launches import Launches
 from bench.probe import ProbeResult, StallProbe, percentile
-from bench.report import main_table, runs_table
+from bench.report import bars_table, main_table, runs_table, scenarios_table
 from bench.rounds import LoadRun, round_order
 from bench.sample import Sample
-from bench.scenarios import CREATE, SCENARIOS
+from bench.scenarios import CREATE, LIFECYCLE, SCENARIOS, Target
 from bench.servers import BASELINE, MOCK, MOCK_STATE_FILE, PRISM
 from bench.source import snapshot_tree
 from bench.wrk import WrkResult, parse_done, write_lua
 
 from contract.spec import compile_validator, iter_operations, request_body_schema
+from tests.servers import serve
+from tests.world import create_app
+
+# Stand-ins for the uids a run creates just before a scenario's load (any uuid fits the schemas).
+SOME_INVOICE, SOME_LINE = "99999999-9999-4999-8999-999999999991", "99999999-9999-4999-8999-999999999992"
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +49,39 @@ def test_every_scenario_is_an_operation_of_the_spec_with_a_valid_body(
     scenario = SCENARIOS[name]
     operations = {(path, method.upper()): op for path, method, op in iter_operations(spec)}
     assert (scenario.path, scenario.method) in operations, f"{name}: not an operation of openapi.yaml"
-    body = scenario.body_bytes(sample)
+    body = scenario.body_bytes(Target(sample, SOME_INVOICE, SOME_LINE))
     if body is not None:
         schema = request_body_schema(spec, operations[(scenario.path, scenario.method)]["operationId"])
         errors = [e.message for e in compile_validator(schema).iter_errors(json.loads(body))]
         assert errors == [], f"{name}: the body breaks the request schema: {errors}"
+
+
+def test_every_scenario_is_answered_200_by_the_mock_again_and_again(sample: Sample) -> None:
+    """What wrk sends for the whole load: each scenario's request, prepared as a run prepares it,
+    answered 200 by a real mock three times in a row (a scenario that fails once is no load)."""
+    with serve(create_app()) as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
+        for scenario in SCENARIOS.values():
+            invoice_uid = create_invoice(port, sample)
+            target = Target(
+                sample, invoice_uid, add_line(port, sample, invoice_uid) if scenario.needs_line else ""
+            )
+            for _ in range(3):
+                status, body = http_call(
+                    port,
+                    scenario.method,
+                    scenario.path_for(invoice_uid),
+                    scenario.body_bytes(target),
+                    sample.headers,
+                )
+                assert status == 200, (scenario.name, body[:300])
+
+
+def test_the_lifecycle_scenarios_are_issue_13s_repeatable_operations() -> None:
+    assert LIFECYCLE == ["update", "bulk_update", "line_items_create", "line_items_update"]
+    assert all(
+        MOCK in SCENARIOS[name].servers and BASELINE not in SCENARIOS[name].servers for name in LIFECYCLE
+    )
 
 
 def test_the_create_scenario_is_loaded_on_every_server_kind() -> None:
@@ -162,9 +196,10 @@ def _runs(kinds: list[str]) -> list[LoadRun]:
             if post.created is not None:
                 post.created = post.requests
             probe = ProbeResult([1.0, 2.0, 50.0 if kind == MOCK_STATE_FILE else 3.0])
-            runs.append(
-                LoadRun(n, kind, "node" if kind == PRISM else "loop=uvloop http=httptools", post, probe)
-            )
+            run = LoadRun(n, kind, "node" if kind == PRISM else "loop=uvloop http=httptools", post, probe)
+            if kind == MOCK:  # an update load at half the create's rate, p99 9 ms (see _wrk)
+                run.scenarios["update"] = _wrk(post.rps / 2, 0.2)
+            runs.append(run)
     return runs
 
 
@@ -213,6 +248,8 @@ def test_the_readme_commands_parse() -> None:
         ["--validate-responses", "--get-load", "--invoices", "0", "--launches", "2", "--warmup", "1"],
         ["--connections", "64", "--keep", "/tmp/x", "--ref", "HEAD~1", "--no-prism", "--no-state-file"],
         ["--probe-ms", "0", "--scenario", "read"],
+        ["--lifecycle", "--no-prism", "--invoices", "0"],
+        ["--scenario", "update", "--scenario", "line_items_update"],
     ):
         assert usage_error(parser.parse_args(argv)) is None, argv
     assert usage_error(parser.parse_args(["--runs", "0"])) is not None
@@ -233,3 +270,28 @@ def test_the_snapshot_serves_its_own_contract(tmp_path: Path) -> None:
     )
     module, spec = done.stdout.split()
     assert Path(module).is_relative_to(source) and Path(spec) == source / "openapi.yaml"
+
+
+def test_every_scenario_is_held_to_the_create_loads_bar() -> None:
+    report = _report([MOCK, BASELINE, PRISM, MOCK_STATE_FILE])
+    res = report["results"]
+    update = res["mock"]["scenarios"]["update"]
+    assert update["rps"] == pytest.approx(6200 / 2)
+    assert update["create_ratio"] == pytest.approx(0.5)
+    assert update["create_ratio_per_run"] == pytest.approx([0.5, 0.5, 0.5])
+    assert update["cpu_ms_per_request"] == pytest.approx(0.2) and update["cpu_ratio"] == pytest.approx(2.0)
+    bar = res["scenario_bars"]["update"]
+    assert bar["bare_ratio"] == pytest.approx(3100 / 10200)
+    assert bar["verdicts"] == {"throughput_ratio": False, "p99_ms": True, "non_2xx": True}
+    table = bars_table(report)
+    assert table is not None
+    lines = table.splitlines()
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert lines[2].startswith("| create | 6,200 | 100.0% | 60.8% PASS |")
+    assert lines[3].startswith("| update | 3,100 | 50.0% | 30.4% FAIL | 9.00 PASS | 0 PASS |")
+    extra = scenarios_table(report)
+    assert extra is not None
+    assert (
+        "| update | mock | 3,100 | 6,200 | 50.0% | 50%, 50%, 50% | 4.00 | 9.00 | 0 | 0.200 | x2.00 |" in extra
+    )
+    assert bars_table(_report([MOCK, BASELINE])) is not None

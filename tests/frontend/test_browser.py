@@ -2,6 +2,8 @@
 
 - Swagger UI at /ui/: Authorize with a bearer token, "Try it out" on Create invoice, Execute;
   the 200 and the new invoice's number show on the page, and the invoice exists in the mock.
+  Then the edit screen's calls, through the same page: Update invoice (read back with a get)
+  and Create line items (the invoice's money recomputed on a get).
 - A page served from ANOTHER origin whose script calls the mock with `fetch` and an
   `Authorization` header: CORS works where it matters, in a browser's preflight.
 
@@ -22,7 +24,7 @@ import httpx
 import pytest
 
 from mockserver.fixtures import load_world
-from tests.frontend.conftest import CONTROL, SESSION_HEADER, create_app
+from tests.frontend.conftest import CONTROL, NOW, SESSION_HEADER, create_app
 from tests.servers import serve
 
 pytestmark = pytest.mark.e2e
@@ -55,12 +57,8 @@ def mock_url() -> Iterator[str]:
         yield base_url
 
 
-def test_swagger_ui_authorize_try_it_out_execute_creates_an_invoice(page, mock_url):
-    token, body = world_body()
-    page.goto(f"{mock_url}/ui/")
-    page.locator(".swagger-ui .info .title").wait_for()
-
-    # Authorize: the bearer token for bearerAuth.
+def authorize(page: Any, token: str) -> None:
+    """Swagger UI's Authorize dialog: the bearer token for bearerAuth, applied and closed."""
     page.locator(".scheme-container button.authorize").click()
     modal = page.locator(".dialog-ux .modal-ux")
     modal.wait_for()
@@ -71,21 +69,38 @@ def test_swagger_ui_authorize_try_it_out_execute_creates_an_invoice(page, mock_u
     modal.locator("button.btn-done").click()
     modal.wait_for(state="detached")
 
-    # POST /api/invoices → Try it out → body → Execute.
-    operation = page.locator("#operations-Invoices-create_invoice")
+
+def try_it_out(
+    page: Any, tag: str, operation_id: str, body: Any, **path: str
+) -> tuple[Any, str, dict[str, Any]]:
+    """Open an operation, Try it out with `path` parameters and `body`, Execute.
+
+    The operation's block, the status shown, and the response body shown on the page.
+    """
+    operation = page.locator(f"#operations-{tag}-{operation_id}")
     operation.locator(".opblock-summary").first.click()
     operation.locator("button.try-out__btn").click()
-    editor = operation.locator("textarea.body-param__text")
-    editor.fill(json.dumps(body, indent=2))
+    for name, value in path.items():
+        operation.locator(f'tr[data-param-name="{name}"] input').fill(value)
+    operation.locator("textarea.body-param__text").fill(json.dumps(body, indent=2))
     operation.locator("button.execute").click()
-
     live = operation.locator(".live-responses-table")
     live.wait_for()
     status = live.locator("tbody .response-col_status").first
     status.wait_for()
-    assert status.inner_text().strip() == "200", operation.inner_text()
-    shown_text = live.locator(".response-col_description pre").first.inner_text()
-    shown = json.loads(shown_text)
+    shown = json.loads(live.locator(".response-col_description pre").first.inner_text())
+    return operation, status.inner_text().strip(), shown
+
+
+def test_swagger_ui_authorize_try_it_out_execute_creates_an_invoice(page, mock_url):
+    token, body = world_body()
+    page.goto(f"{mock_url}/ui/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    authorize(page, token)
+
+    # POST /api/invoices → Try it out → body → Execute.
+    operation, status, shown = try_it_out(page, "Invoices", "create_invoice", body)
+    assert status == "200", operation.inner_text()
     number = shown["data"]["invoice_number"]
     assert NUMBER.fullmatch(number), number
     assert number in operation.inner_text(), "the number is visible on the page"
@@ -101,6 +116,57 @@ def test_swagger_ui_authorize_try_it_out_execute_creates_an_invoice(page, mock_u
     assert fetched.json()["data"]["currency"] == "EUR"
     dumped = httpx.get(f"{mock_url}{CONTROL}/invoices").json()["data"]
     assert [invoice["uid"] for invoice in dumped] == [shown["data"]["uid"]]
+
+
+def test_swagger_ui_updates_an_invoice_and_adds_a_line_item(page):
+    """Update invoice and Create line items from Swagger UI; each change read back with a get."""
+    token, body = world_body()
+    product = next(p for p in load_world().products.values() if p.organization_uid == body["owner_uid"])
+    auth = {"Authorization": f"Bearer {token}"}
+    with serve(create_app(clock=NOW)) as mock_url:  # a fixed clock: `age` is the same on every read
+        created = httpx.post(f"{mock_url}/api/invoices", json=body, headers=auth)
+        assert created.status_code == 200, created.text
+        invoice = created.json()["data"]
+        uid = invoice["uid"]
+        page.goto(f"{mock_url}/ui/")
+        page.locator(".swagger-ui .info .title").wait_for()
+        authorize(page, token)
+
+        change = {"status": "SENT", "invoice_fields": {"po_number": {"type": "string", "value": "PO-7"}}}
+        operation, status, shown = try_it_out(page, "Invoices", "update_invoice", change, invoice_uid=uid)
+        assert status == "200", operation.inner_text()
+        assert f"/api/invoices/{uid}" in operation.locator(".curl-command").inner_text()
+        updated = shown["data"]
+        assert updated["uid"] == uid and updated["status"] == "SENT"
+        assert updated["invoice_number"] == invoice["invoice_number"], "an omitted field is kept (P54)"
+        assert [f["key"] for f in updated["invoice_fields"]] == [
+            *(f["key"] for f in invoice["invoice_fields"]),
+            "po_number",
+        ], "a new field is appended to the blueprint's (P59)"
+        read_back = httpx.get(f"{mock_url}/api/invoices/{uid}", headers=auth)
+        assert read_back.status_code == 200, read_back.text
+        assert read_back.json()["data"] == updated, "a get returns what the update answered (P54)"
+
+        line = {"context_type": product.context_type, "sku": product.sku, "quantity": 2}
+        operation, status, shown = try_it_out(page, "Line_items", "create_line_items", line, invoice_uid=uid)
+        assert status == "200", operation.inner_text()
+        assert "Line item updated successfully" in operation.inner_text()
+        new_line = shown["data"]
+        assert new_line["invoice_uid"] == uid and new_line["context_name"] == product.name
+        line_cents = 2 * product.unit_price_cents
+        assert new_line["line_total"] == line_cents / 100, "shown in major units (P69)"
+
+        after = httpx.get(f"{mock_url}/api/invoices/{uid}", headers=auth).json()["data"]
+        by_uid = sorted(after["line_items"], key=lambda item: item["uid"])  # lines form a multiset (P15)
+        assert by_uid == sorted([*invoice["line_items"], new_line], key=lambda item: item["uid"])
+        # The money is recomputed at once (P70): the product line adds to the subtotal and total.
+        assert after["subtotal_cents"] == invoice["subtotal_cents"] + line_cents
+        assert after["discount_cents"] == invoice["discount_cents"]
+        assert after["tax_cents"] == invoice["tax_cents"]
+        assert after["total_cents"] == invoice["total_cents"] + line_cents
+        assert after["amount_remaining_cents"] == invoice["amount_remaining_cents"] + line_cents
+        assert after["total"] == after["total_cents"] / 100
+        assert after["status"] == "SENT", "the line-item change keeps the update"
 
 
 def test_swagger_ui_without_authorize_gets_the_401(page, mock_url):
