@@ -184,7 +184,7 @@ class Client:
                 self.gone = error
             raise
 
-    # The three operations of the contract.
+    # The operations of the contract.
 
     def create(self, token: str | None, body: Any, **kwargs: Any) -> Exchange:
         return self.request("POST", "/api/invoices", token=token, json=body, **kwargs)
@@ -194,3 +194,27 @@ class Client:
 
     def list(self, token: str | None, **params: Any) -> Exchange:
         return self.request("GET", "/api/invoices", token=token, params=params)
+
+    def update(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request("PUT", f"/api/invoices/{invoice_uid}", token=token, json=body, **kwargs)
+
+    def bulk_update(self, token: str | None, items: Any, **kwargs: Any) -> Exchange:
+        return self.request("PUT", "/api/invoices", token=token, json=items, **kwargs)
+
+    def bulk_delete(self, token: str | None, uids: Any, **kwargs: Any) -> Exchange:
+        return self.request("DELETE", "/api/invoices", token=token, json=uids, **kwargs)
+
+    def create_lines(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "POST", f"/api/invoices/{invoice_uid}/line_items", token=token, json=body, **kwargs
+        )
+
+    def update_lines(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "PUT", f"/api/invoices/{invoice_uid}/line_items", token=token, json=body, **kwargs
+        )
+
+    def delete_lines(self, token: str | None, invoice_uid: str, uids: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "DELETE", f"/api/invoices/{invoice_uid}/line_items", token=token, json=uids, **kwargs
+        )
