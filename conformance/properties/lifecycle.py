@@ -443,3 +443,20 @@ def line_mismatches(expected: dict[str, Any], got: Any, quantity: Any = None) ->
 def pointer(index: int | None, name: str) -> str:
     """`/name` for a single-object request, `/<index>/name` for an item of an array (P62)."""
     return f"/{name}" if index is None else f"/{index}/{name}"
+
+
+def signed_total(ctx: Context, lines: list[tuple[str, int]]) -> int:
+    """sum of (context_type, cents) lines as total_cents adds them: discounts subtract (choice 2)."""
+    total = 0
+    for context_type, amount in lines:
+        bucket = ctx.facts.context_type_bucket(context_type)
+        total += -amount if bucket == "discount_cents" else amount
+    return total
+
+
+def existing_lines(invoice: dict[str, Any]) -> list[tuple[str, int]]:
+    """(context_type, line total in cents) of an invoice's lines."""
+    return [
+        (str(expect.mapping(line).get("context_type")), line_cents(expect.mapping(line))[1])
+        for line in expect.sequence(invoice.get("line_items"))
+    ]

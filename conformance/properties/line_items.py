@@ -17,6 +17,7 @@ from conformance.properties.lifecycle import (
     cents,
     data_of,
     envelope_message,
+    existing_lines,
     expected_line,
     fresh,
     line_cents,
@@ -31,6 +32,7 @@ from conformance.properties.lifecycle import (
     read,
     served,
     served_all,
+    signed_total,
     unchanged,
     unknown_uid,
 )
@@ -53,22 +55,6 @@ def _price(product: Product, sent: dict[str, Any]) -> int:
     price = sent.get("unit_price", product.unit_price)
     assert price is not None  # line_requests overrides when the profile has no price
     return int(price)
-
-
-def _signed_total(ctx: Context, lines: list[tuple[str, int]]) -> int:
-    """sum (±) line totals in cents: discounts subtract, as total_cents = subtotal - discount + tax."""
-    total = 0
-    for context_type, amount in lines:
-        bucket = ctx.facts.context_type_bucket(context_type)
-        total += -amount if bucket == "discount_cents" else amount
-    return total
-
-
-def _existing(ctx: Context, invoice: dict[str, Any]) -> list[tuple[str, int]]:
-    return [
-        (str(expect.mapping(line).get("context_type")), line_cents(expect.mapping(line))[1])
-        for line in expect.sequence(invoice.get("line_items"))
-    ]
 
 
 def recomputed(
@@ -151,7 +137,7 @@ def line_items_priced_from_products(ctx: Context) -> None:
         exchange = ctx.client.create_lines(combo.token, before["uid"], body)
         priced = [(p, line) for line in lines if (p := _product(ctx, combo.owner, line["sku"])) is not None]
         added = [(str(p.context_type), cents(line["quantity"], _price(p, line))) for p, line in priced]
-        if _signed_total(ctx, _existing(ctx, before) + added) < 0:
+        if signed_total(ctx, existing_lines(before) + added) < 0:
             expect.error(exchange, 422, "line items that would make the total negative")
             unchanged(ctx, combo.token, before, "line items that would make the total negative", exchange)
             return
