@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ from schemathesis.hooks import HookDispatcher, HookScope
 
 from conformance.client import Client
 from conformance.core import Context, NotRun, Violation, hypothesis_settings, prop
+from conformance.properties.lifecycle import PROBED as LIFECYCLE
+from conformance.properties.lifecycle import is_served
 from contract.facts import ContractFacts, read_facts
 
 CHECK_NAMES = (
@@ -131,6 +134,24 @@ def _seed_invoices(ctx: Context) -> list[tuple[str, str]]:
     return pairs
 
 
+# Batches that name each uid at most once (P63: a uid twice is 422). Generation draws the items
+# independently, and Hypothesis likes duplicates: a positive batch gets a fresh uid for each repeat,
+# so the server's answer is about the data the schema allows and P63 does not (a random uid: 404).
+UNIQUE_UIDS = ("bulk_update_invoices", "update_line_items")
+
+
+def _distinct_uids(items: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    result = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("uid"), str):
+            if item["uid"].lower() in seen:
+                item = {**item, "uid": str(uuid.uuid4())}
+            seen.add(item["uid"].lower())
+        result.append(item)
+    return result
+
+
 def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]]) -> HookDispatcher:
     """A test-scoped hook dispatcher that makes cases of `mode` meaningful for this profile."""
     dispatcher = HookDispatcher(scope=HookScope.TEST)
@@ -173,6 +194,8 @@ def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]
                 return authorize(case, token)
 
             return st.sampled_from([None, *readable]).map(read)
+        if operation_id in UNIQUE_UIDS and isinstance(case.body, list):
+            case.body = _distinct_uids(case.body)
         return st.sampled_from(tokens).map(lambda token: authorize(case, token))
 
     def negative(case: Any) -> st.SearchStrategy[Any]:
@@ -230,6 +253,11 @@ def run_schema(ctx: Context) -> SchemaRunResult:
     result = SchemaRunResult()
     for outcome in schema.get_all_operations():
         operation = outcome.ok()
+        operation_id = operation.definition.raw.get("operationId")
+        if operation_id in LIFECYCLE and not is_served(ctx, operation_id):
+            # A server of the contract before the lifecycle: its 405/404 for the route is no verdict.
+            result.errors.append(f"{operation.label}: not sent, the server does not serve {operation_id}")
+            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             label = f"{mode.value} {operation.label}"
             creates = operation.definition.raw.get("operationId") == "create_invoice"

@@ -25,6 +25,15 @@ from contract.spec import component_schema, operation, request_body_schema
 
 # Statuses that say "no such route or method" (not "no such invoice"): the operation is not served.
 NOT_SERVED = (404, 405, 501)
+# The operations a probe can ask about (the lifecycle's: create and read are the contract's core).
+PROBED = (
+    "update_invoice",
+    "bulk_update_invoices",
+    "bulk_delete_invoices",
+    "create_line_items",
+    "update_line_items",
+    "delete_line_items",
+)
 _PROBES = "lifecycle_probes"
 
 
