@@ -128,9 +128,11 @@ class Client:
         content_type: str | None = None,
         params: dict[str, Any] | None = None,
         body_shell: str | None = None,
+        retry: bool = True,
     ) -> Exchange:
         """Send one request. `token` makes `Authorization: Bearer <token>`; `authorization` sets the
-        header verbatim (for malformed headers); neither sends no `Authorization` at all."""
+        header verbatim (for malformed headers); neither sends no `Authorization` at all. `retry`
+        False answers a 429 as it is (for the rate limit's own property)."""
         headers: dict[str, str] = {}
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -146,14 +148,14 @@ class Client:
             method, path, headers=headers, content=content, params=clean_params
         )
         response = self._send(request)
-        for _ in range(RATE_LIMIT_RETRIES):
+        for _ in range(RATE_LIMIT_RETRIES if retry else 0):
             wait = retry_after_seconds(response.headers.get("retry-after"))
             if response.status_code != 429 or wait is None:
                 break
             time.sleep(wait)
             response = self._send(request)
         else:
-            if response.status_code == 429 and response.headers.get("retry-after") is not None:
+            if retry and response.status_code == 429 and response.headers.get("retry-after") is not None:
                 raise RateLimited(
                     f"{method} {request.url} was still rate limited (429) after {RATE_LIMIT_RETRIES} "
                     f"retries honouring Retry-After (capped at {RETRY_AFTER_CAP:g} s)"

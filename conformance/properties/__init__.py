@@ -15,6 +15,7 @@ from conformance.properties import (  # noqa: F401 - importing registers the pro
     deleting,
     errors,
     fields,
+    limits,
     line_items,
     listing,
     machine,

@@ -909,6 +909,13 @@ class BulkNotAtomic(Fault):
         await respond(send, await call(self.app, scope, request))
 
 
+def no_retry_after(fault: Fault, request: Request, response: Response) -> Response:
+    """A 429 without Retry-After (the client cannot know when to come back)."""
+    if response.status == 429:
+        response.headers.pop("retry-after", None)
+    return response
+
+
 def lifecycle_absent(fault: Fault, request: Request) -> Request | Response:
     """A server of the contract before the lifecycle: only create and read exist (405 / 404 otherwise)."""
     if request.is_lines:
@@ -1032,6 +1039,7 @@ FAULTS: dict[str, Fault] = {
         BulkNotAtomic(
             "bulk-not-atomic", "serializable bulk requests", ("concurrent_bulk_requests_serializable",)
         ),
+        Fault("no-retry-after", "429 Retry-After", ("rate_limit_answers_429",), after=no_retry_after),
         Fault(
             "crashes-on-odd-input",
             "robustness",
