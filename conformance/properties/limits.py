@@ -45,6 +45,7 @@ def rate_limit_answers_429(ctx: Context) -> None:
     retry_after = (limited_answer.header("retry-after") or "").strip()
     if not retry_after.isdigit():
         raise Violation(
-            f"a 429 must carry Retry-After as a number of seconds; got {limited_answer.header('retry-after')!r}",
+            "a 429 must carry Retry-After as a number of seconds; got "
+            f"{limited_answer.header('retry-after')!r}",
             limited_answer,
         )
