@@ -55,7 +55,7 @@ def _probe(ctx: Context, operation_id: str, uid: str, token: str) -> Exchange:
     raise ValueError(f"no probe for {operation_id}")
 
 
-def _names_the_invoice(exchange: Exchange) -> bool:
+def names_the_invoice(exchange: Exchange) -> bool:
     """A 404 in the error envelope naming `invoice_uid`: the route exists, the invoice was not found."""
     body = exchange.json
     return isinstance(body, dict) and expect.names_field(body, ("invoice_uid",))
@@ -70,7 +70,7 @@ def served(ctx: Context, operation_id: str) -> None:
         op = operation(ctx.spec, operation_id)
         exchange = _probe(ctx, operation_id, data["uid"], combo.token)
         missing = exchange.status in NOT_SERVED and not (
-            exchange.status == 404 and _names_the_invoice(exchange)
+            exchange.status == 404 and names_the_invoice(exchange)
         )
         probes[operation_id] = (
             f"the server does not serve {operation_id} ({exchange.method} "

@@ -70,16 +70,19 @@ def update_changes_only_what_it_sends(ctx: Context) -> None:
     @given(data=st.data(), number=st.sampled_from(NUMBER_CHOICES))
     @example(data=None, number=None)
     def test(data: st.DataObject | None, number: str | None) -> None:
-        if data is None:  # the explicit example: {} changes nothing and answers the invoice
-            combo, blueprint, body = combos[0], blueprinted[0][1] if blueprinted else None, {}
-            if blueprinted:
-                combo = blueprinted[0][0]
+        if data is None:  # explicit: a dated invoice with a blueprint; only its status changes
+            combo, blueprint = blueprinted[0] if blueprinted else (combos[0], None)
+            dates = {"issue_date": "2026-03-30T00:00:00Z", "due_date": "2026-04-29T00:00:00Z"}
+            plan = gen.CreatePlan(combo, blueprint, dates, gen.NumberPlan("omit"))
+            body: dict[str, Any] = {"status": "SENT"}
         else:
             combo = data.draw(st.sampled_from(combos), "combo")
-            owned = [bp.uid for bp in ctx.profile.blueprints_for(combo.owner)]
-            blueprint = data.draw(st.sampled_from([None, *owned]), "blueprint")
+            plan = data.draw(
+                gen.create_plans(ctx.profile, ctx.spec, combos=[combo], numbers=gen.number_plans(("omit",))),
+                "the invoice",
+            )
             body = data.draw(changes(ctx, combo.owner), "changes")
-        before = _invoice(ctx, combo, blueprint)
+        before = create(ctx, plan, "create (the invoice to update)")[1]
         _check_update(ctx, combo, before, with_number(body, number))
 
     ctx.hypothesis("update_changes_only_what_it_sends", test, weight=0.4)
