@@ -11,11 +11,23 @@ both has not learnt the mock's habits. Its readings, by precision row:
 - P10: `prev` of a page past the end is the last page. P11/P26: its own codes and messages.
 - P12: upper-case uuids match. P13: the stored `type` is lower-cased. P14: `invoice_link` is a URN.
 - P15: line_items in the reverse of the blueprint's order. P19: numbers start at 1000, step 7.
-- P22: every 40th request is 429 with `Retry-After: 0` (only if the spec documents 429).
+- P22: every 40th request is 429 with `Retry-After: 0` (only if the spec documents 429); a key
+  with a `rate_limit` in the world gets 429 past it, `Retry-After` the seconds left of its window.
 - P23: date-times echoed as UTC with `+00:00`. P25: extra fields, sorted keys, `charset=utf-8`.
 - P29: a repeated query parameter: the last wins. P30: other 3-character currencies are upper-cased.
 - P32: duplicate JSON keys are 400. P35: OPTIONS is 204 with Allow.
+- P61: the path's 404 comes before every body check (413/415/400/422).
+- P62: of several refused items, the last one answers.
+- P67: the generator never issues a number again, not even a deleted invoice's.
+- P73: a quantity with more than 4 decimals is 422.
+- P74: a key with `invoices:write` (any scope of a changing operation) may also read.
 - Every answer waits a few milliseconds (a slow server); responses carry `X-Server: second`.
+
+The lifecycle operations (update, bulk update, bulk delete, line items) and key scopes and limits
+can be switched off, which makes the server the create-and-read server it was before the lifecycle
+issue (the six operations are 405/404 like any unknown method or path; scopes and per-key limits are
+ignored): `create_app(lifecycle=False)`, the factory `create_create_read_app`, or the environment
+variable `SECOND_SERVER_OPERATIONS=create-read` read by `create_app()`.
 
 Run by hand: `python -m uvicorn tests.second_server.app:create_app --factory --http h11 --port 8082`
 (h11: httptools answers unknown methods itself, in plain text, before the app sees them).
@@ -23,13 +35,11 @@ Run by hand: `python -m uvicorn tests.second_server.app:create_app --factory --h
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
-import re
+import os
 import uuid
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -39,8 +49,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from contract import pointers
-from contract.facts import ContractFacts, read_facts
 from contract.spec import (
     compile_validator,
     component_schema,
@@ -50,114 +58,42 @@ from contract.spec import (
     property_defaults,
     request_body_schema,
 )
+from tests.second_server.base import RATE_LIMIT_EVERY, Invoice
+from tests.second_server.changes import ChangeRoutes
+from tests.second_server.core import (
+    ASCII_BLANK,
+    Refusal,
+    field_value,
+    refusal,
+    schema_problems,
+    success,
+    upper_currency,
+    utc_text,
+)
+from tests.second_server.lines import LineItemRoutes
 from tests.second_server.world import World, load
 
-ASCII_BLANK = " \t\n\r\f\v"
-SLOW_SECONDS = 0.003
-RATE_LIMIT_EVERY = 40
 SEQUENCE_START, SEQUENCE_STEP = 1000, 7
-UID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+OPERATIONS_VARIABLE = "SECOND_SERVER_OPERATIONS"  # "create-read": the server before the lifecycle
 
 
-class Refusal(Exception):
-    def __init__(self, status: int, message: str, *errors: tuple[str, str, str], headers: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.errors = status, message, errors
-        self.headers = headers or {}
-
-
-def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    """Every JSON answer: sorted keys (another key order), an extra member, charset=utf-8 (P25)."""
-    body = {**body, "served_by": "second-server"}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False)
-    return Response(
-        text, status, {"X-Server": "second", **(headers or {})}, "application/json; charset=utf-8"
-    )
-
-
-def refusal(error: Refusal) -> Response:
-    errors = [{"field": f, "message": m, "code": c, "hint": "see openapi.yaml"} for f, m, c in error.errors]
-    body = {"status": "error", "status_code": error.status, "message": error.message, "errors": errors}
-    return answer(error.status, body, error.headers)
-
-
-def success(data: Any) -> Response:
-    return answer(200, {"status": "success", "status_code": 200, "message": "Success", "data": data})
-
-
-def utc_text(value: str | None) -> str | None:
-    """The same instant, in this server's textual form: UTC with `+00:00` (P23)."""
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
-    return parsed.astimezone(UTC).isoformat()
-
-
-MAX_DEPTH = 64
-
-
-def depth(value: Any) -> int:
-    """How deep arrays and objects nest (iteratively: a deep value must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
-def cents(amount: Decimal) -> int:
-    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
-def days_since(text: str | None, now: datetime) -> int:
-    if text is None:
-        return 0
-    instant = datetime.fromisoformat(text)
-    return max(0, (now - instant).days)
-
-
-class InvoiceApi:
-    def __init__(self, spec: dict[str, Any], world: World) -> None:
-        self.spec, self.world = spec, world
-        self.facts: ContractFacts = read_facts(spec)
+class InvoiceApi(ChangeRoutes, LineItemRoutes):
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        world: World,
+        lifecycle: bool = True,
+        rate_limit_every: int | None = RATE_LIMIT_EVERY,
+    ) -> None:
+        super().__init__(spec, world, lifecycle, rate_limit_every)
         self.body_schema = request_body_schema(spec, "create_invoice")
         self.validator = compile_validator(self.body_schema)
         self.defaults = property_defaults(self.body_schema)
         self.types = list(component_schema(spec, "InvoiceType")["enum"])
         params = inline_refs(spec, operation(spec, "list_invoices").get("parameters", []))
         self.params = {p["name"]: p.get("schema", {}) for p in params}
-        self.invoices: dict[str, dict[str, Any]] = {}
-        self.order: list[str] = []  # creation order
-        self.numbers: dict[str, set[str]] = {}
-        self.sequence: dict[str, int] = {}
-        self.requests = 0
-        self.rate_limits = 429 in self.facts.statuses.get("create_invoice", frozenset())
-
-    # -- cross-cutting -------------------------------------------------------------------------------
-
-    def user(self, request: Request) -> frozenset[str]:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token and token in self.world.users:  # P07: any case
-            return self.world.users[token]
-        raise Refusal(
-            401,
-            "Authentication is needed: send a valid bearer token.",
-            headers={"WWW-Authenticate": 'Bearer realm="invoices", error="invalid_token"'},
-        )
-
-    async def handle(self, request: Request, action: Any) -> Response:
-        self.requests += 1
-        await asyncio.sleep(SLOW_SECONDS)
-        try:
-            if self.rate_limits and self.requests % RATE_LIMIT_EVERY == 0:
-                raise Refusal(429, "Too many requests; retry shortly.", headers={"Retry-After": "0"})
-            return await action(request)
-        except Refusal as error:
-            return refusal(error)
+        self.prepare_changes()
+        self.prepare_lines()
 
     # -- create --------------------------------------------------------------------------------------
 
@@ -165,15 +101,12 @@ class InvoiceApi:
         return await self.handle(request, self._create)
 
     async def _create(self, request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > self.facts.max_body_bytes:  # P02: before authentication, as a proxy would
-            raise Refusal(413, f"The body exceeds {self.facts.max_body_bytes} bytes.")
-        orgs = self.user(request)  # P01: authentication before the other refusals
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            raise Refusal(415, "Send the invoice as application/json.")
-        body = self.parse(raw)
-        self.validate(body)
+        passed = await self.gate(request, "create_invoice", kinds=(dict,))
+        orgs, body = passed.key.organizations, passed.body
+        problems = schema_problems(self.validator, body)
+        upper_currency(body)
+        if problems:
+            raise Refusal(422, "The invoice breaks the schema.", *problems)
         owner = body["owner_uid"].lower()
         party = body["target_party_uid"].lower()
         if owner not in orgs:
@@ -182,20 +115,10 @@ class InvoiceApi:
             raise Refusal(
                 403, "That party is not billable.", ("/target_party_uid", "not billable", "not_billable")
             )
-        document = self.world.documents.get(body["document_uid"].lower())
-        if document is None or document["organization_uid"] != owner:
-            raise Refusal(
-                422, "Unknown document.", ("/document_uid", "no such document", "unknown_reference")
-            )
+        document = self.document(owner, body["document_uid"], "/document_uid")
         blueprint = None
         if body.get("invoice_blueprint_uid") is not None:
-            blueprint = self.world.blueprints.get(body["invoice_blueprint_uid"].lower())
-            if blueprint is None or blueprint["organization_uid"] != owner:
-                raise Refusal(
-                    422,
-                    "Unknown blueprint.",
-                    ("/invoice_blueprint_uid", "no such blueprint", "unknown_reference"),
-                )
+            blueprint = self.blueprint(owner, body["invoice_blueprint_uid"], "/invoice_blueprint_uid")
         number = body.get("invoice_number")
         taken = self.numbers.setdefault(owner, set())
         if number is None or number.strip(ASCII_BLANK) == "":  # P05: ASCII whitespace only
@@ -208,62 +131,9 @@ class InvoiceApi:
         self.order.append(invoice["uid"])
         return success(self.full(invoice))
 
-    def parse(self, raw: bytes) -> dict[str, Any]:
-        def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-            keys = [key for key, _ in pairs]
-            if len(set(keys)) != len(keys):
-                raise Refusal(400, "A JSON object repeats a key.")  # P32
-            return dict(pairs)
-
-        def no_constant(name: str) -> Any:
-            raise Refusal(400, f"{name} is not JSON.")
-
-        def finite(text: str) -> float:
-            value = float(text)
-            if math.isinf(value):
-                raise Refusal(400, f"The number {text[:20]} is too large.")
-            return value
-
-        try:
-            text = raw.decode("utf-8")
-            body = json.loads(
-                text, object_pairs_hook=no_duplicates, parse_constant=no_constant, parse_float=finite
-            )
-        except (UnicodeError, ValueError, RecursionError):
-            raise Refusal(400, "The body is not well-formed JSON.") from None
-        if not isinstance(body, dict):
-            raise Refusal(400, "The body must be a JSON object.")
-        if depth(body) > MAX_DEPTH:
-            raise Refusal(400, f"The JSON nests deeper than {MAX_DEPTH} levels.")
-        try:
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeError:
-            raise Refusal(400, "The body holds text that is not Unicode.") from None
-        return body
-
-    def validate(self, body: dict[str, Any]) -> None:
-        problems = []
-        for error in self.validator.iter_errors(body):
-            path = [str(part) for part in error.instance_path]
-            message = error.message
-            missing = re.match(r'^"(.+)" is a required property', message)
-            unexpected = getattr(error.kind, "unexpected", None)  # AdditionalProperties: the names
-            if unexpected is not None:
-                for name in unexpected:  # any name at all, quotes and newlines included
-                    problems.append(
-                        (pointers.from_parts([*path, name]), "not a field of the request", "extra")
-                    )
-                continue
-            if missing:
-                path = [*path, missing.group(1)]
-            problems.append((pointers.from_parts(path), message, "bad"))
-        currency = body.get("currency")
-        if isinstance(currency, str) and len(currency) == 3:
-            body["currency"] = currency.upper()  # P30: other 3-character strings normalised
-        if problems:
-            raise Refusal(422, "The invoice breaks the schema.", *problems)
-
     def generate(self, owner: str) -> str:
+        """The next number of the owner's sequence; the sequence never goes back, so no number is
+        issued twice, not even one a deleted invoice freed (P67)."""
         year = datetime.now(UTC).year
         while True:
             sequence = self.sequence.get(owner, SEQUENCE_START)
@@ -271,17 +141,6 @@ class InvoiceApi:
             number = self.facts.generated_number(year, sequence)
             if number not in self.numbers.get(owner, set()):
                 return number
-
-    def party(self, uid: str, role: str) -> dict[str, Any]:
-        source = self.world.parties.get(uid) or self.world.organizations[uid]
-        contact = dict(source["billing_contact"]) | {"party_uid": uid}
-        return {
-            "uid": uid,
-            "name": source["name"],
-            "address": source.get("address"),
-            "billing_contact": contact,
-            "role": role,
-        }
 
     def build(
         self,
@@ -291,48 +150,34 @@ class InvoiceApi:
         number: str,
         document: dict[str, Any],
         blueprint: Any,
-    ) -> dict[str, Any]:
+    ) -> Invoice:
         uid = str(uuid.uuid4())
         kind = body.get("invoice_type", self.defaults.get("invoice_type", self.facts.default_invoice_type))
-        currency = body.get("currency", self.defaults.get("currency"))
         lines = []
-        buckets = dict.fromkeys(("subtotal_cents", *self.facts.money_context_types), 0)
         for line in reversed((blueprint or {}).get("line_items") or []):  # P15: another order
-            quantity, price = Decimal(str(line["quantity"])), Decimal(str(line["unit_price"]))
-            total = (quantity * price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            buckets[self.facts.context_type_bucket(line["context_type"])] += cents(total)
             lines.append(
                 {
                     "uid": str(uuid.uuid4()),
-                    "invoice_uid": uid,
+                    "sku": None,
                     "context_type_uid": line["context_type_uid"],
                     "context_type": line["context_type"],
                     "context_name": line["context_name"],
-                    "currency": currency,
-                    "quantity": float(quantity),
-                    "unit_price": float(price),
-                    "line_total": float(total),
+                    "quantity": Decimal(str(line["quantity"])),
+                    "price_cents": Decimal(str(line["unit_price"])) * 100,
                 }
             )
         fields: dict[str, dict[str, Any]] = {}
         for key, entry in ((blueprint or {}).get("invoice_fields") or {}).items():
             fields[key] = {"type": entry["type"], "original_type": entry["type"], "value": entry.get("value")}
         for key, entry in (body.get("invoice_fields") or {}).items():
-            fields[key] = {
-                "type": entry["type"].lower(),
-                "original_type": entry["type"],
-                "value": entry["value"],
-            }
-        client, provider = (party, owner) if self.facts.client_is_target(kind) else (owner, party)
-        total_cents = (
-            buckets["subtotal_cents"] - buckets.get("discount_cents", 0) + buckets.get("tax_cents", 0)
-        )
+            fields[key] = field_value(entry)
         notes = (blueprint or {}).get("invoice_notes") or {}
-        return {
+        invoice: Invoice = {
             "uid": uid,
             "owner": owner,
             "blueprint_active": (blueprint or {}).get("is_active"),
             "document": document,
+            "lines": lines,
             "invoice_number": number,
             "invoice_type": kind,
             "status": body.get("status", self.defaults.get("status")),
@@ -340,25 +185,15 @@ class InvoiceApi:
             "issue_date": utc_text(body.get("issue_date")),
             "due_date": utc_text(body.get("due_date")),
             "paid_date": None,
-            **buckets,
-            "total_cents": total_cents,
-            "total": total_cents / 100,
             "pre_payment_credit_notes_cents": 0,
-            "amount_due_cents": total_cents,
             "amount_paid_cents": 0,
-            "amount_remaining_cents": total_cents,
-            "currency": currency,
+            "currency": body.get("currency", self.defaults.get("currency")),
             "invoice_link": f"urn:invoice:{uid}",
             "document_uid": document["uid"],
             "invoice_blueprint_uid": (blueprint or {}).get("uid"),
             "target_party_uid": party,
             "has_comments": False,
-            "line_items": lines,
             "invoice_fields": [{"key": key, "value": value} for key, value in fields.items()],
-            "parties": {
-                "client": self.party(client, "client"),
-                "service_provider": self.party(provider, "service_provider"),
-            },
             "integrations": [],
             "invoice_notes": {
                 "invoice_memo": notes.get("invoice_memo"),
@@ -366,17 +201,11 @@ class InvoiceApi:
             },
             "comments": [],
         }
+        invoice["parties"] = self.parties(invoice)
+        self.recompute(invoice)
+        return invoice
 
-    def full(self, invoice: dict[str, Any]) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        shown = {k: v for k, v in invoice.items() if k not in ("owner", "blueprint_active", "document")}
-        remaining = invoice["amount_remaining_cents"]
-        shown["age"] = days_since(invoice["issue_date"], now)
-        shown["overdue_days"] = days_since(invoice["due_date"], now) if remaining > 0 else 0
-        shown["server_revision"] = 1  # an extra field (P25)
-        return shown
-
-    def summary(self, invoice: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, invoice: Invoice) -> dict[str, Any]:
         full = self.full(invoice)
         names = [
             "uid",
@@ -414,18 +243,15 @@ class InvoiceApi:
 
     async def get(self, request: Request) -> Response:
         async def action(request: Request) -> Response:
-            orgs = self.user(request)
-            uid = request.path_params["invoice_uid"].lower()  # P12: upper-case uuids match
-            invoice = self.invoices.get(uid) if UID.match(uid) else None
-            if invoice is None or invoice["owner"] not in orgs:
-                raise Refusal(404, "No such invoice.", ("invoice_uid", "no invoice with this uid", "missing"))
-            return success(self.full(invoice))
+            passed = await self.gate(request, "get_invoice", invoice=True)
+            assert passed.invoice is not None
+            return success(self.full(passed.invoice))
 
         return await self.handle(request, action)
 
     async def list(self, request: Request) -> Response:
         async def action(request: Request) -> Response:
-            orgs = self.user(request)
+            orgs = (await self.gate(request, "list_invoices")).key.organizations
             query = dict(parse_qsl(request.url.query, keep_blank_values=True))  # P29: the last wins
             page = self.integer(query, "page")
             per_page = self.integer(query, "per_page")
@@ -483,21 +309,40 @@ class InvoiceApi:
 
 class Fallbacks:
     """Unknown methods on known paths are 405 with Allow (P28), OPTIONS 204 (P35), unknown paths 404,
-    and a crash is still the envelope: all before or around Starlette's router."""
+    all before Starlette's router."""
 
-    ALLOWED: ClassVar[dict[str, str]] = {"/api/invoices": "GET, POST", "item": "GET"}
+    ALLOWED: ClassVar[dict[str, str]] = {
+        "collection": "GET, POST, PUT, DELETE",
+        "item": "GET, PUT",
+        "line_items": "POST, PUT, DELETE",
+    }
+    ALLOWED_CREATE_READ: ClassVar[dict[str, str]] = {"collection": "GET, POST", "item": "GET"}
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, lifecycle: bool = True) -> None:
         self.app = app
+        self.allowed = self.ALLOWED if lifecycle else self.ALLOWED_CREATE_READ
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """For `tests.servers.serve`: h11, so that unknown methods reach this app."""
+        return {"http": "h11"}
+
+    def kind(self, path: str) -> str | None:
+        parts = path.split("/")
+        if path == "/api/invoices":
+            return "collection"
+        if path.startswith("/api/invoices/") and len(parts) == 4 and parts[3]:
+            return "item"
+        if path.startswith("/api/invoices/") and len(parts) == 5 and parts[3] and parts[4] == "line_items":
+            return "line_items"
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path, method = scope["path"], scope["method"]
-        allowed = self.ALLOWED["/api/invoices"] if path == "/api/invoices" else None
-        if allowed is None and path.startswith("/api/invoices/") and path.count("/") == 3:
-            allowed = self.ALLOWED["item"]
+        method = scope["method"]
+        kind = self.kind(scope["path"])
+        allowed = self.allowed.get(kind) if kind else None
         response: Response | None = None
         if allowed is None:
             response = refusal(Refusal(404, "Nothing lives at this path."))
@@ -511,11 +356,35 @@ class Fallbacks:
         await self.app(scope, receive, send)
 
 
-def create_app(spec_path: str | None = None, fixtures_path: str | None = None) -> Any:
-    api = InvoiceApi(load_spec(spec_path), load(fixtures_path))
+def create_app(
+    spec_path: str | None = None,
+    fixtures_path: str | None = None,
+    lifecycle: bool | None = None,
+    rate_limit_every: int | None = RATE_LIMIT_EVERY,
+) -> Fallbacks:
+    """The server. `lifecycle=None` reads `SECOND_SERVER_OPERATIONS` (`create-read`: off).
+    `rate_limit_every=None` drops the periodic 429 (the server's own tests of its rules)."""
+    if lifecycle is None:
+        lifecycle = os.environ.get(OPERATIONS_VARIABLE, "all") != "create-read"
+    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), lifecycle, rate_limit_every)
     routes = [
         Route("/api/invoices", api.create, methods=["POST"]),
         Route("/api/invoices", api.list, methods=["GET"]),
         Route("/api/invoices/{invoice_uid}", api.get, methods=["GET"]),
     ]
-    return Fallbacks(Starlette(routes=routes))
+    if lifecycle:
+        routes += [
+            Route("/api/invoices", api.bulk_update, methods=["PUT"]),
+            Route("/api/invoices", api.bulk_delete, methods=["DELETE"]),
+            Route("/api/invoices/{invoice_uid}", api.update, methods=["PUT"]),
+            Route("/api/invoices/{invoice_uid}/line_items", api.create_lines, methods=["POST"]),
+            Route("/api/invoices/{invoice_uid}/line_items", api.update_lines, methods=["PUT"]),
+            Route("/api/invoices/{invoice_uid}/line_items", api.delete_lines, methods=["DELETE"]),
+        ]
+    return Fallbacks(Starlette(routes=routes), lifecycle)
+
+
+def create_create_read_app() -> Fallbacks:
+    """The server as it was before the lifecycle issue: create, get and list only, no key scopes or
+    per-key limits (`uvicorn --factory tests.second_server.app:create_create_read_app`)."""
+    return create_app(lifecycle=False)
