@@ -610,7 +610,7 @@ def crashes_on_odd_input(fault: Fault, request: Request) -> Request | Response:
         or b"\\ud8" in request.body.lower()
         or b"\\udc" in request.body.lower()
         or request.body.count(b"[") > 100
-        or request.method not in ("GET", "POST", "HEAD", "OPTIONS")
+        or request.method not in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS")
     )
     if odd:
         return Response(500, {"content-type": "text/plain"}, b"Internal Server Error")
