@@ -30,7 +30,7 @@ def lifecycle_names() -> list[str]:
     return [
         p.name
         for p in catalog()
-        if p.kind in LIFECYCLE_KINDS or (p.kind == "concurrency" and any(r in p.rows for r in ("P75",)))
+        if p.kind in LIFECYCLE_KINDS or "P75" in p.rows or p.name == "rate_limit_answers_429"
     ]
 
 
