@@ -203,7 +203,13 @@ def create_app(
         apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS, validated=True))
     table: dict[str, Plan] = {}
     for api in apis:
-        table |= plans(api, max_body_bytes=facts.max_body_bytes, scenarios=api.handlers == HANDLERS)
+        contract = api.handlers == HANDLERS
+        table |= plans(
+            api,
+            max_body_bytes=facts.max_body_bytes,
+            scenarios=contract,
+            scopes=facts.scopes if contract else None,
+        )
     allow = AllowTable([api.spec for api in apis])
     operations = Operations(runtime)
 

@@ -2,7 +2,8 @@
 
 Connexion's router has named the operation; from there each request goes through one `Plan`,
 built at start from the spec: `Prefer` scenarios (before security: a `Prefer: code=401` needs no
-token and touches no state), bearer security, query and body validation (P01/P03 order), then
+token and touches no state), bearer security, the key's scopes (403, P74) and rate limit (429,
+P22), query and body validation (P01/P03/P61 order), then
 the session (`X-Mock-Session`, resolved only now, so an unknown path or Swagger UI never creates
 one) and the handler, whose envelope goes out through the one JSON writer.
 """
@@ -41,13 +42,20 @@ class Plan:
 
     handler: Handler
     secured: bool
+    scopes: frozenset[str]  # the operation's `x-scopes` (contract.facts): a key needs one (P74)
     query: QueryValidator | None
     body: BodyValidator | None
     canned: dict[str, Any] | None  # `canned_responses` of a contract operation; None on the control API
 
 
-def plans(api: Api, *, max_body_bytes: int, scenarios: bool) -> dict[str, Plan]:
-    """A `Plan` per operation of `api`, keyed as Connexion's router names them."""
+def plans(
+    api: Api, *, max_body_bytes: int, scenarios: bool, scopes: dict[str, frozenset[str]] | None = None
+) -> dict[str, Plan]:
+    """A `Plan` per operation of `api`, keyed as Connexion's router names them.
+
+    `scopes`: per operationId, the key scopes it needs (`ContractFacts.scopes`; none for the
+    control API).
+    """
     module = importlib.import_module(api.handlers)
     canned = canned_responses(api.spec) if scenarios else {}
     table = {}
@@ -59,6 +67,7 @@ def plans(api: Api, *, max_body_bytes: int, scenarios: bool) -> dict[str, Plan]:
         table[operation_key(api.handlers, op["operationId"])] = Plan(
             handler=getattr(module, op["operationId"]),
             secured=auth.needs_bearer(api.spec, op),
+            scopes=(scopes or {}).get(op["operationId"], frozenset()),
             query=query or None,
             body=BodyValidator(schema, max_body_bytes) if schema is not None else None,
             canned=canned.get(op["operationId"]) if scenarios else None,
@@ -86,12 +95,19 @@ class Operations:
                     return
         sessions = self.runtime.sessions
         user = auth.user_for(headers.get("authorization"), sessions.world.users) if plan.secured else None
+        state = None
+        if user is not None:
+            if not user.may(plan.scopes):
+                raise auth.lacks_permission(plan.scopes)
+            if user.rate_limit is not None:  # the window is the session's: resolve it now
+                state = sessions.get(headers.get(SESSION_HEADER))
+                auth.admit(user, state.rates, state.clock.now())
         query_string: bytes = scope.get("query_string", b"")
         if plan.query is not None:
             plan.query.validate(query_string)
         body = await plan.body.read(headers, receive) if plan.body is not None else None
         call = Call(
-            state=sessions.get(headers.get(SESSION_HEADER)),
+            state=state or sessions.get(headers.get(SESSION_HEADER)),
             user=user,
             body=body,
             path_params=scope.get("path_params", {}),

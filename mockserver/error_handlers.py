@@ -30,6 +30,7 @@ STATUS: dict[Kind, int] = {
     "unsupported_media_type": 415,
     "invalid": 422,
     "full": 507,  # a mock-only status: not part of the contract
+    "rate_limited": 429,
 }
 WWW_AUTHENTICATE = (b"www-authenticate", b"Bearer")
 
@@ -70,6 +71,8 @@ def refusal_answer(
         headers.append(WWW_AUTHENTICATE)
     elif refusal.kind == "method_not_allowed":
         headers.append((b"allow", (allow.lookup(path) or "").encode()))
+    if refusal.retry_after is not None:
+        headers.append((b"retry-after", str(refusal.retry_after).encode()))
     return status, error_envelope(status, refusal.message, [e.as_dict() for e in refusal.errors]), headers
 
 

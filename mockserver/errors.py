@@ -21,6 +21,7 @@ Kind = Literal[
     "unsupported_media_type",
     "invalid",  # readable, but breaks a rule of the schema or of the contract
     "full",  # the mock's own limits (store, sessions)
+    "rate_limited",  # the key's rate limit is exceeded: `retry_after` says for how long
 ]
 
 
@@ -48,6 +49,7 @@ class Refusal(Exception):
     kind: Kind
     message: str
     errors: list[FieldError] = field(default_factory=list)
+    retry_after: int | None = None  # seconds, for `rate_limited`
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -61,11 +63,16 @@ class Refusal(Exception):
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         return cls(kind, message + ".", errors)
 
+    def under(self, prefix: str) -> Refusal:
+        """The same refusal with every field prefixed, as an item of a bulk request (`/1/status`)."""
+        errors = [FieldError(prefix + e.field, e.message, e.code) for e in self.errors]
+        return Refusal.for_fields(self.kind, errors) if errors else self
+
     @classmethod
     def for_field(cls, kind: Kind, pointer: str, message: str, code: str) -> Refusal:
         return cls.for_fields(kind, [FieldError(pointer, message, code)])
 
 
-def success_envelope(data: Any) -> dict[str, Any]:
+def success_envelope(data: Any, message: str = "Success") -> dict[str, Any]:
     """The contract's success answer (its `status_code` is always 200)."""
-    return {"status": "success", "status_code": 200, "message": "Success", "data": data}
+    return {"status": "success", "status_code": 200, "message": message, "data": data}

@@ -10,10 +10,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver import rules, views
+from mockserver import line_items, rules, updates, views
 from mockserver.call import Call
 from mockserver.errors import success_envelope
 from mockserver.fixtures import User
+
+# The reference's success messages (openapi.yaml Bulk update invoices, Create line items; sic).
+BULK_UPDATED = "Successfully updated {count} invoice(s)"
+LINE_ITEMS_CHANGED = "Line item updated successfully"
 
 
 def _user(call: Call) -> User:
@@ -65,3 +69,55 @@ async def list_invoices(call: Call) -> dict[str, Any]:
             },
         }
     )
+
+
+async def update_invoice(call: Call) -> dict[str, Any]:
+    state = call.state
+    invoice = updates.update_invoice(
+        state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
+    )
+    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now()))
+
+
+async def bulk_update_invoices(call: Call) -> dict[str, Any]:
+    """P65: the invoices in request order, and the reference's count message."""
+    state = call.state
+    invoices = updates.bulk_update(state.world, state.store, _user(call), call.body)
+    now = state.clock.now()
+    return success_envelope(
+        [views.invoice_view(state.world, invoice, now) for invoice in invoices],
+        BULK_UPDATED.format(count=len(invoices)),
+    )
+
+
+async def bulk_delete_invoices(call: Call) -> dict[str, Any]:
+    updates.bulk_delete(call.state.store, _user(call), call.body)
+    return success_envelope({})
+
+
+def _lines_answer(body: Any, invoice: rules.Invoice, lines: list[rules.Line]) -> dict[str, Any]:
+    """P71: one object answers one `LineItem`, an array the `LineItem`s in request order."""
+    shown = [views.line_view(invoice, line) for line in lines]
+    return success_envelope(shown if isinstance(body, list) else shown[0], LINE_ITEMS_CHANGED)
+
+
+async def create_line_items(call: Call) -> dict[str, Any]:
+    state = call.state
+    invoice, lines = line_items.create_lines(
+        state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
+    )
+    return _lines_answer(call.body, invoice, lines)
+
+
+async def update_line_items(call: Call) -> dict[str, Any]:
+    state = call.state
+    invoice, lines = line_items.update_lines(
+        state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
+    )
+    return _lines_answer(call.body, invoice, lines)
+
+
+async def delete_line_items(call: Call) -> dict[str, Any]:
+    state = call.state
+    line_items.delete_lines(state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body)
+    return success_envelope({})

@@ -31,14 +31,15 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mockserver.fixtures import FixtureError, World, parse_world
-from mockserver.rules import Invoice
+from mockserver.rules import Invoice, Line
 
 FORMAT = "invoice-contract-kit/mock-state"
-VERSION = 2
+VERSION = 3  # 3: invoices by uid, with their own line items (updates, deletes, line items)
 JOURNAL_MODE = "wal"
 SYNCHRONOUS = "FULL"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -52,8 +53,11 @@ CREATE TABLE numbers (
     session TEXT NOT NULL, owner_uid TEXT NOT NULL, next_sequence INTEGER NOT NULL,
     PRIMARY KEY (session, owner_uid)
 );
-CREATE TABLE invoices (seq INTEGER PRIMARY KEY, session TEXT NOT NULL, invoice TEXT NOT NULL);
+CREATE TABLE invoices (
+    seq INTEGER PRIMARY KEY, session TEXT NOT NULL, uid TEXT NOT NULL, invoice TEXT NOT NULL
+);
 CREATE INDEX invoices_by_session ON invoices (session, seq);
+CREATE UNIQUE INDEX invoices_by_uid ON invoices (session, uid);
 """
 
 Statement = tuple[str, tuple[Any, ...]]
@@ -162,10 +166,18 @@ def _refuse_other_files(path: Path) -> None:
     )
 
 
+def _line(data: dict[str, Any]) -> Line:
+    data["quantity"], data["unit_price_cents"] = Decimal(data["quantity"]), Decimal(data["unit_price_cents"])
+    for key in ("quantity", "unit_price_cents"):
+        if not data[key].is_finite() or data[key] < 0:
+            raise ValueError(f"line item {data.get('uid')!r}: {key} {data[key]} is no amount")
+    return Line(**data)
+
+
 def _invoice(raw: str) -> Invoice:
     data = json.loads(raw)
     data["invoice_fields"] = tuple(tuple(entry) for entry in data["invoice_fields"])
-    data["line_uids"] = tuple(data["line_uids"])
+    data["lines"] = tuple(_line(line) for line in data["lines"])
     return Invoice(**data)
 
 
@@ -232,12 +244,6 @@ def check_references(invoice: Invoice, world: World, where: str) -> None:
                 f"{where}: invoice {invoice.uid} names {kind} {uid}, which the fixtures do not "
                 "have (the state was written with other fixtures)"
             )
-    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid or "")
-    if blueprint is not None and len(blueprint.line_items) != len(invoice.line_uids):
-        raise StateFileError(
-            f"{where}: invoice {invoice.uid} has {len(invoice.line_uids)} line items but its "
-            f"blueprint now has {len(blueprint.line_items)}"
-        )
 
 
 # --- the row of each change ---------------------------------------------------------------------
@@ -248,13 +254,19 @@ def check_references(invoice: Invoice, world: World, where: str) -> None:
 # under load must wait for the event loop's thread each time it takes the GIL back.
 
 CHANGES_SCHEMA = """
-CREATE VIEW changes (kind, session, body, owner_uid, next_sequence, clock) AS
-    SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE VIEW changes (kind, session, body, owner_uid, next_sequence, clock, uid) AS
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
 CREATE TRIGGER apply_create INSTEAD OF INSERT ON changes WHEN NEW.kind = 'create' BEGIN
     INSERT OR IGNORE INTO sessions (name, clock) VALUES (NEW.session, NEW.clock);
-    INSERT INTO invoices (session, invoice) VALUES (NEW.session, NEW.body);
+    INSERT INTO invoices (session, uid, invoice) VALUES (NEW.session, NEW.uid, NEW.body);
     INSERT OR REPLACE INTO numbers (session, owner_uid, next_sequence)
         VALUES (NEW.session, NEW.owner_uid, NEW.next_sequence);
+END;
+CREATE TRIGGER apply_update INSTEAD OF INSERT ON changes WHEN NEW.kind = 'update' BEGIN
+    UPDATE invoices SET invoice = NEW.body WHERE session = NEW.session AND uid = NEW.uid;
+END;
+CREATE TRIGGER apply_delete INSTEAD OF INSERT ON changes WHEN NEW.kind = 'delete' BEGIN
+    DELETE FROM invoices WHERE session = NEW.session AND uid = NEW.uid;
 END;
 CREATE TRIGGER apply_clock INSTEAD OF INSERT ON changes WHEN NEW.kind = 'clock' BEGIN
     INSERT OR REPLACE INTO sessions (name, clock) VALUES (NEW.session, NEW.clock);
@@ -275,10 +287,10 @@ CREATE TRIGGER apply_fixtures INSTEAD OF INSERT ON changes WHEN NEW.kind = 'fixt
 END;
 """
 
-Row = tuple[str | None, str | None, str | None, str | None, int | None, str | None]
-_FILLER: Row = (None, None, None, None, None, None)  # a row no trigger applies
+Row = tuple[str | None, str | None, str | None, str | None, int | None, str | None, str | None]
+_FILLER: Row = (None, None, None, None, None, None, None)  # a row no trigger applies
 # Statements of these sizes only (padded with filler rows): SQLite's statement cache keeps them
-# prepared. 6 x 4096 bound variables stays under SQLite's bound of 32,766 per statement.
+# prepared. 7 x 4096 bound variables stays under SQLite's bound of 32,766 per statement.
 ROW_BUCKETS = (1, 8, 64, 512, 4096)
 
 
@@ -289,7 +301,7 @@ def insert_statements(rows: list[Row]) -> list[Statement]:
         chunk = rows[start : start + ROW_BUCKETS[-1]]
         size = next(bucket for bucket in ROW_BUCKETS if bucket >= len(chunk))
         padded = chunk + [_FILLER] * (size - len(chunk))
-        sql = "INSERT INTO changes VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * size)
+        sql = "INSERT INTO changes VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * size)
         statements.append((sql, tuple(value for row in padded for value in row)))
     return statements
 
@@ -298,24 +310,45 @@ def _clock_text(clock: datetime | None) -> str | None:
     return clock.isoformat() if clock is not None else None  # isoformat() reads back for any datetime
 
 
+def _encoded(invoice: Invoice) -> str:
+    # ensure_ascii: plain ASCII text, whatever the body held (lone surrogates included); amounts
+    # (Decimal) as their exact text.
+    return json.dumps(asdict(invoice), separators=(",", ":"), ensure_ascii=True, default=str)
+
+
 def created(session: str, clock: datetime | None, invoice: Invoice, next_sequence: int) -> Row:
-    # ensure_ascii: plain ASCII text, whatever the body held (lone surrogates included).
-    text = json.dumps(asdict(invoice), separators=(",", ":"), ensure_ascii=True)
-    return ("create", session, text, invoice.owner_uid, next_sequence, _clock_text(clock))
+    return (
+        "create",
+        session,
+        _encoded(invoice),
+        invoice.owner_uid,
+        next_sequence,
+        _clock_text(clock),
+        invoice.uid,
+    )
+
+
+def updated(session: str, invoice: Invoice) -> Row:
+    """An invoice changed (update, bulk update, line items): its whole new state replaces the old."""
+    return ("update", session, _encoded(invoice), None, None, None, invoice.uid)
+
+
+def deleted(session: str, uid: str) -> Row:
+    return ("delete", session, None, None, None, None, uid)
 
 
 def clock_set(session: str, clock: datetime | None) -> Row:
-    return ("clock", session, None, None, None, _clock_text(clock))
+    return ("clock", session, None, None, None, _clock_text(clock), None)
 
 
 def session_reset(session: str) -> Row:
-    return ("reset_session", session, None, None, None, None)
+    return ("reset_session", session, None, None, None, None, None)
 
 
 def all_reset() -> Row:
-    return ("reset_all", None, None, None, None, None)
+    return ("reset_all", None, None, None, None, None, None)
 
 
 def fixtures_replaced(document: dict[str, Any]) -> Row:
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
-    return ("fixtures", None, text, None, None, None)
+    return ("fixtures", None, text, None, None, None, None)

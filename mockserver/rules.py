@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, cast
 
 from contract.facts import default_facts
@@ -19,15 +19,39 @@ from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
 from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
 
-CENT = Decimal("0.01")
+_EXACT = Context(prec=80)  # quantity x unit price in cents, exactly, at the limits of P73
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line item as stored: amounts in cents, as requests carry them (P69).
+
+    A blueprint line is copied onto the invoice at create (P52), so a later change of the
+    blueprint reference (P58) or of the line does not depend on the blueprint. `sku` is the
+    product a line-item request named; a blueprint's lines have none.
+    """
+
+    uid: str
+    context_type_uid: str
+    context_type: str
+    context_name: str
+    quantity: Decimal
+    unit_price_cents: Decimal
+    sku: str | None = None
+
+    @property
+    def total_cents(self) -> int:
+        """P09, P69: half up on the exact product `quantity x unit_price`, in cents."""
+        product = _EXACT.multiply(self.quantity, self.unit_price_cents)
+        return int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_EXACT))
 
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
     """What the store keeps of an invoice: what was sent, what was decided, nothing derivable.
 
-    Money, parties and `age` / `overdue_days` are derived when the invoice is shown (the world
-    and blueprints are immutable), which keeps a stored invoice small.
+    Money, parties and `age` / `overdue_days` are derived when the invoice is shown (from its
+    lines, the world and the clock), which keeps a stored invoice small.
     """
 
     uid: str
@@ -42,7 +66,9 @@ class Invoice:
     issue_date: str | None
     due_date: str | None
     invoice_fields: tuple[tuple[str, str, Any], ...]  # (key, type, value)
-    line_uids: tuple[str, ...]
+    lines: tuple[Line, ...]
+    paid_date: str | None
+    collection_method: str
 
 
 @dataclass(frozen=True)
@@ -55,24 +81,37 @@ class Money:
     def total_cents(self) -> int:
         return self.subtotal_cents - self.discount_cents + self.tax_cents
 
+    @property
+    def remaining_cents(self) -> int:
+        """Choice 2: nothing is credited or paid through this API (P57, P70), so all of the total."""
+        return self.total_cents
 
-def line_total(line: BlueprintLine) -> Decimal:
-    return (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+def blueprint_line(line: BlueprintLine, uid: str) -> Line:
+    """A blueprint's line as an invoice's line (its price is in major units, a line's in cents)."""
+    return Line(
+        uid, line.context_type_uid, line.context_type, line.context_name, line.quantity, line.unit_price * 100
+    )
 
 
-def price(lines: tuple[BlueprintLine, ...]) -> Money:
+def money_bucket(context_type: str) -> str:
+    """Which money field a line of `context_type` adds to (LineItem `x-money-context-types`)."""
+    return default_facts().context_type_bucket(context_type)
+
+
+def price(lines: tuple[Line, ...] | list[Line]) -> Money:
     """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal."""
     facts = default_facts()
-    sums = {"subtotal_cents": Decimal(0), "discount_cents": Decimal(0), "tax_cents": Decimal(0)}
+    sums = {"subtotal_cents": 0, "discount_cents": 0, "tax_cents": 0}
     for line in lines:
-        sums[facts.context_type_bucket(line.context_type)] += line_total(line)
-    return Money(*(int(sums[key] * 100) for key in ("subtotal_cents", "discount_cents", "tax_cents")))
+        sums[facts.context_type_bucket(line.context_type)] += line.total_cents
+    return Money(sums["subtotal_cents"], sums["discount_cents"], sums["tax_cents"])
 
 
 def check_world(world: World) -> None:
     """Rules the fixtures must obey that only the invoice rules know: no blueprint totals below 0."""
     for blueprint in world.blueprints.values():
-        money = price(blueprint.line_items)
+        money = price([blueprint_line(line, "") for line in blueprint.line_items])
         if money.total_cents < 0:
             raise FixtureError(
                 f"invoice_blueprints[uid={blueprint.uid}]: discounts exceed subtotal plus tax "
@@ -184,8 +223,12 @@ def create_invoice(
             currency=values["currency"],
             issue_date=body.get("issue_date"),
             due_date=body.get("due_date"),
+            paid_date=None,
             invoice_fields=merged_fields(blueprint, body.get("invoice_fields")),
-            line_uids=tuple(str(uuid.uuid4()) for _ in blueprint.line_items) if blueprint else (),
+            lines=tuple(blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items)
+            if blueprint
+            else (),
+            collection_method=collection_method(),
         )
 
     try:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from contract.spec import inline_refs, operation, property_defaults, request_body_schema
@@ -25,6 +26,7 @@ from mockserver.clock import Clock
 from mockserver.errors import Refusal
 from mockserver.fixtures import World
 from mockserver.journal import Journal
+from mockserver.limits import RateWindows
 from mockserver.persistence import Row
 from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore, Quota
 
@@ -52,13 +54,18 @@ class SpecDefaults:
 
 @dataclass
 class MockState:
-    """One session: its world, its invoices, its clock."""
+    """One session: its world, its invoices, its clock, its keys' rate-limit windows."""
 
     name: str
     world: World
     store: InvoiceStore
     clock: Clock
     defaults: SpecDefaults
+    rates: RateWindows = field(default_factory=RateWindows)
+
+
+def _nothing() -> None:
+    """The undo of a row whose change is undone with another row's."""
 
 
 def fixed_instant(clock: Clock) -> datetime | None:
@@ -99,6 +106,12 @@ class Sessions:
         if self.journal is not None:
             self.journal.record(row(), undo)
 
+    def _record_all(self, rows: list[Callable[[], Row]], undo: Callable[[], None]) -> None:
+        """Journal the rows of one change together (one loop turn: one transaction), one undo for all."""
+        if self.journal is not None:
+            for index, row in enumerate(rows):
+                self.journal.record(row(), undo if index == 0 else _nothing)
+
     def new_state(self, name: str, clock: datetime | None = None, *, fresh: bool = True) -> MockState:
         """A session from the fixtures (`fresh`: its clock as at start), its creates journaled."""
         state = MockState(
@@ -115,7 +128,15 @@ class Sessions:
                 lambda: state.store.discard(invoice),
             )
 
+        def changed(puts: list[Any], deleted: list[Any], undo: Callable[[], None]) -> None:
+            rows: list[Callable[[], Row]] = [
+                *(partial(persistence.updated, name, invoice) for invoice in puts),
+                *(partial(persistence.deleted, name, invoice.uid) for invoice in deleted),
+            ]
+            self._record_all(rows, undo)
+
         state.store.on_create = created
+        state.store.on_change = changed
         return state
 
     def get(self, name: str | None = None) -> MockState:

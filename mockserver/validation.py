@@ -33,6 +33,7 @@ _JSON_TYPES = {
     int: "an integer",
     float: "a number",
 }
+_PYTHON_TYPES: dict[str, type] = {"object": dict, "array": list}
 _FORMAT_HINTS = {
     "uuid": "a uuid (8-4-4-4-12 hex digits)",
     "date-time": "an RFC 3339 date-time with a time zone, e.g. 2026-03-30T00:00:00Z",
@@ -112,6 +113,23 @@ def _translate(keyword: str, schema: Any, value: Any, path: list[Any]) -> list[F
     if keyword == "enum":
         allowed = ", ".join(str(v) for v in schema["enum"] if v is not None)
         return [FieldError(here, f"must be one of {allowed}; got {_describe(value)}", "enum")]
+    if keyword in ("minItems", "maxItems"):
+        low, high = schema.get("minItems", 0), schema.get("maxItems")
+        rule = f"must hold {low} to {high} items" if high is not None else f"must hold at least {low} items"
+        return [FieldError(here, f"{rule}, got {len(value)}", keyword.replace("I", "_i"))]
+    if keyword == "uniqueItems":
+        seen: list[Any] = []
+        for index, item in enumerate(value):
+            if item in seen:
+                return [
+                    FieldError(
+                        pointers.from_parts([*path, index]),
+                        f"repeats item {seen.index(item)}: each at most once",
+                        "duplicate",
+                    )
+                ]
+            seen.append(item)
+        return [FieldError(here, "must not repeat an item", "duplicate")]
     if keyword in ("minimum", "maximum"):
         bound = "at least" if keyword == "minimum" else "at most"
         return [FieldError(here, f"must be {bound} {schema[keyword]}, got {_describe(value)}", keyword)]
@@ -138,7 +156,16 @@ class BodyValidator:
     """
 
     def __init__(self, schema: dict[str, Any], max_bytes: int) -> None:
-        self._compiled = Compiled(schema)
+        # A body is one JSON type (an object; an array for the bulk operations) or, for the line
+        # items' "one object or an array", one of several: each branch of such a `oneOf` is
+        # compiled by itself and chosen by the body's type, so its errors name the field and the
+        # rule (the `oneOf` as a whole could only say "matches no branch").
+        branches = schema.get("oneOf") or [schema]
+        self._by_type: dict[type, Compiled] = {}
+        for branch in branches:
+            kind = _PYTHON_TYPES[branch.get("type", "object")]
+            self._by_type.setdefault(kind, Compiled(branch))
+        self._expected = " or ".join(_JSON_TYPES[kind] for kind in self._by_type)
         self.max_bytes = max_bytes
 
     async def read(self, headers: Headers, receive: Receive) -> Any:
@@ -179,8 +206,11 @@ class BodyValidator:
         return Refusal("too_large", f"Request body is larger than {self.max_bytes} bytes.")
 
     def _validate_body(self, body: Any, *, may_hold_surrogates: bool) -> None:
-        if not isinstance(body, dict):
-            raise Refusal("malformed", f"Request body must be a JSON object, got {json_type(body)}.")
+        compiled = self._by_type.get(type(body))
+        if compiled is None:
+            raise Refusal(
+                "malformed", f"Request body must be {self._expected} in JSON, got {json_type(body)}."
+            )
         if nesting_exceeds(body, MAX_DEPTH):
             raise Refusal(
                 "malformed", f"Request body nests arrays or objects deeper than {MAX_DEPTH} levels."
@@ -194,7 +224,7 @@ class BodyValidator:
                     "holds a \\u escape of a lone surrogate, which is no Unicode character",
                     "unicode",
                 )
-        errors = self._compiled.errors(body)
+        errors = compiled.errors(body)
         if errors:
             raise Refusal.for_fields("invalid", errors)
 

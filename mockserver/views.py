@@ -1,6 +1,6 @@
 """The contract's response shapes (`Invoice`, `InvoiceSummary`) built from stored invoices.
 
-Everything derivable is derived here when an invoice is shown: money from the blueprint,
+Everything derivable is derived here when an invoice is shown: money from its lines,
 parties from the fixtures and `invoice_type`, `age` and `overdue_days` from the clock.
 """
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from mockserver.fixtures import Contact, Organization, Party, World
-from mockserver.rules import Invoice, Money, client_is_target, collection_method, line_total, price
+from mockserver.rules import Invoice, Line, client_is_target, price
 
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
@@ -82,10 +82,9 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def money_fields(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
-    """Contract notes choice 2, the money identities; nothing is paid or credited on create."""
-    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
-    money = price(blueprint.line_items) if blueprint else Money(0, 0, 0)
+def money_fields(invoice: Invoice, now: datetime) -> dict[str, Any]:
+    """Contract notes choice 2, the money identities; nothing is paid or credited (P57, P70)."""
+    money = price(invoice.lines)
     credited = paid = 0
     amount_due = money.total_cents - credited
     remaining = amount_due - paid
@@ -104,24 +103,19 @@ def money_fields(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
     }
 
 
-def line_items(world: World, invoice: Invoice) -> list[dict[str, Any]]:
-    if not invoice.invoice_blueprint_uid:
-        return []
-    blueprint = world.blueprints[invoice.invoice_blueprint_uid]
-    return [
-        {
-            "uid": line_uid,
-            "invoice_uid": invoice.uid,
-            "context_type_uid": line.context_type_uid,
-            "context_type": line.context_type,
-            "context_name": line.context_name,
-            "currency": invoice.currency,
-            "quantity": _number(line.quantity),
-            "unit_price": _number(line.unit_price),
-            "line_total": _number(line_total(line)),
-        }
-        for line_uid, line in zip(invoice.line_uids, blueprint.line_items, strict=True)
-    ]
+def line_view(invoice: Invoice, line: Line) -> dict[str, Any]:
+    """One `LineItem`: amounts in major units (P69), the invoice's currency (P60)."""
+    return {
+        "uid": line.uid,
+        "invoice_uid": invoice.uid,
+        "context_type_uid": line.context_type_uid,
+        "context_type": line.context_type,
+        "context_name": line.context_name,
+        "currency": invoice.currency,
+        "quantity": _number(line.quantity),
+        "unit_price": _number(line.unit_price_cents / 100),
+        "line_total": _number(Decimal(line.total_cents) / 100),
+    }
 
 
 def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
@@ -134,11 +128,11 @@ def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         "invoice_number": invoice.invoice_number,
         "invoice_type": invoice.invoice_type,
         "status": invoice.status,
-        "collection_method": collection_method(),
+        "collection_method": invoice.collection_method,
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
-        "paid_date": None,
-        **money_fields(world, invoice, now),
+        "paid_date": invoice.paid_date,
+        **money_fields(invoice, now),
         "age": whole_days_since(parse_instant(invoice.issue_date), now),
         "currency": invoice.currency,
         "invoice_link": f"{world.app_url}/invoices/{invoice.uid}",
@@ -146,7 +140,7 @@ def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         "invoice_blueprint_uid": invoice.invoice_blueprint_uid,
         "target_party_uid": invoice.target_party_uid,
         "has_comments": bool(comments),
-        "line_items": line_items(world, invoice),
+        "line_items": [line_view(invoice, line) for line in invoice.lines],
         "invoice_fields": [
             {"key": key, "value": {"type": kind, "original_type": kind, "value": value}}
             for key, kind, value in invoice.invoice_fields
@@ -170,13 +164,13 @@ def summary_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
             "is_archived": document.is_archived,
         },
         "invoice_number": invoice.invoice_number,
-        **money_fields(world, invoice, now),
+        **money_fields(invoice, now),
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
-        "paid_date": None,
+        "paid_date": invoice.paid_date,
         "document_uid": invoice.document_uid,
         "status": invoice.status,
-        "collection_method": collection_method(),
+        "collection_method": invoice.collection_method,
         "blueprint": {"is_active": blueprint.is_active} if blueprint else None,
         "parties": {"client": parties(world, invoice)["client"]},
     }

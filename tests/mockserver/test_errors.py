@@ -330,7 +330,7 @@ ALL_ERRORS = {
     "403": Call("POST", "/api/invoices", 403, content=json.dumps(body_for(ORG_B)).encode()),
     "404 invoice": Call("GET", "/api/invoices/nope", 404),
     "404 path": Call("GET", "/nope", 404),
-    "405": Call("DELETE", "/api/invoices", 405),
+    "405": Call("PATCH", "/api/invoices", 405),
     "413": Call("POST", "/api/invoices", 413, content=padded(MAX_BODY + 1)),
     "415": Call(
         "POST", "/api/invoices", 415, headers={**auth(USER_A), "Content-Type": "text/plain"}, content=b"{}"
