@@ -16,6 +16,7 @@ from conformance.properties.lifecycle import (
     fields_view,
     fresh,
     immutable_fields,
+    is_served,
     nullable,
     read,
     served,
@@ -24,7 +25,7 @@ from conformance.properties.lifecycle import (
     update_problems,
     with_number,
 )
-from conformance.properties.steps import combinations, create, same_invoice
+from conformance.properties.steps import combinations, create, page_through, same_invoice
 
 NUMBER_CHOICES = (None, None, "CK-{}", " ck-{} ")
 
@@ -348,3 +349,41 @@ def refused_update_changes_nothing(ctx: Context) -> None:
         unchanged(ctx, combo.token, before, f"an update with a {what}", exchange)
 
     ctx.hypothesis("refused_update_changes_nothing", test, weight=0.5)
+
+
+@prop("list_order_kept_after_changes", kind="update", rows=("P76", "P04"))
+def list_order_kept_after_changes(ctx: Context) -> None:
+    """An update (and a line-item change, when served) does not move an invoice in the list: an
+    invoice created before another still lists after it (newest first by creation).
+
+    Rule: openapi.yaml list_invoices ("Items are ordered newest first (most recently created first)") and
+    precision rows P76 (an update or a line-item change does not move an invoice) and P04
+    """
+    served(ctx, "update_invoice")
+    combos = combinations(ctx)
+    kind = ctx.facts.default_invoice_type
+    lines = is_served(ctx, "create_line_items") and any(ctx.profile.products_for(c.owner) for c in combos)
+
+    @given(combo=st.sampled_from(combos), data=st.data())
+    @example(combo=combos[0], data=None)
+    def test(combo: Combination, data: st.DataObject | None) -> None:
+        older = fresh(ctx, combo)
+        newer = fresh(ctx, combo)
+        body = data.draw(changes(ctx, combo.owner, min_size=1), "changes") if data else {"status": "LATER"}
+        exchange = ctx.client.update(combo.token, older["uid"], body)
+        expect.success(exchange, "update")
+        catalog = ctx.profile.products_for(combo.owner)
+        if lines and catalog:
+            line = {"context_type": catalog[0].context_type, "sku": catalog[0].sku, "quantity": 1}
+            ctx.client.create_lines(combo.token, older["uid"], line | {"unit_price": 100})
+        listing = page_through(ctx, combo.token, kind, until_found={older["uid"], newer["uid"]}, max_pages=2)
+        order = [uid for uid in listing.items if uid in (older["uid"], newer["uid"])]
+        if order != [newer["uid"], older["uid"]]:
+            raise Violation(
+                f"invoice {older['uid']} was created before {newer['uid']} and then changed; the list "
+                f"(newest first by creation) must show {newer['uid']} first; it shows {order}",
+                exchange,
+                *listing.exchanges[:1],
+            )
+
+    ctx.hypothesis("list_order_kept_after_changes", test, weight=0.15)

@@ -909,6 +909,24 @@ class BulkNotAtomic(Fault):
         await respond(send, await call(self.app, scope, request))
 
 
+def changed_moves_to_top(fault: Fault, request: Request, response: Response) -> Response:
+    """The list is ordered by last change: an updated invoice moves to the top of its list."""
+    touched: list[str] = fault.memory.setdefault("touched", [])
+    if (request.is_update or request.is_lines) and response.status == 200:
+        touched.append(request.invoice_uid)
+    if request.is_list and response.status == 200:
+
+        def reorder(data: dict[str, Any]) -> None:
+            items = data.get("items")
+            if isinstance(items, list):
+                rank = {uid: i for i, uid in enumerate(touched)}
+                moved = sorted((x for x in items if x.get("uid") in rank), key=lambda x: -rank[x["uid"]])
+                data["items"] = moved + [x for x in items if x.get("uid") not in rank]
+
+        return _rewrite_data(response, reorder)
+    return response
+
+
 def no_retry_after(fault: Fault, request: Request, response: Response) -> Response:
     """A 429 without Retry-After (the client cannot know when to come back)."""
     if response.status == 429:
@@ -1038,6 +1056,12 @@ FAULTS: dict[str, Fault] = {
         ),
         BulkNotAtomic(
             "bulk-not-atomic", "serializable bulk requests", ("concurrent_bulk_requests_serializable",)
+        ),
+        Fault(
+            "changed-moves-to-top",
+            "list order",
+            ("list_order_kept_after_changes",),
+            after=changed_moves_to_top,
         ),
         Fault("no-retry-after", "429 Retry-After", ("rate_limit_answers_429",), after=no_retry_after),
         Fault(
