@@ -178,6 +178,7 @@ def _invoice(raw: str) -> Invoice:
     data = json.loads(raw)
     data["invoice_fields"] = tuple(tuple(entry) for entry in data["invoice_fields"])
     data["lines"] = tuple(_line(line) for line in data["lines"])
+    data["invoice_notes"] = tuple(data["invoice_notes"])
     return Invoice(**data)
 
 

@@ -19,6 +19,7 @@ from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
 from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
 
+NO_NOTES: tuple[None, None] = (None, None)
 _EXACT = Context(prec=80)  # quantity x unit price in cents, exactly, at the limits of P73
 
 
@@ -69,6 +70,7 @@ class Invoice:
     lines: tuple[Line, ...]
     paid_date: str | None
     collection_method: str
+    invoice_notes: tuple[str | None, str | None]  # (memo, footer): the blueprint's at create (P58)
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,12 @@ def create_invoice(
     party_uid = world.parties[party_uid].uid
     document_uid = world.documents[body["document_uid"]].uid
 
+    notes = (
+        (blueprint.invoice_notes["invoice_memo"], blueprint.invoice_notes["invoice_footer"])
+        if blueprint
+        else NO_NOTES
+    )
+
     def build(number: str) -> Invoice:
         return Invoice(
             uid=invoice_uid,
@@ -229,6 +237,7 @@ def create_invoice(
             if blueprint
             else (),
             collection_method=collection_method(),
+            invoice_notes=notes,
         )
 
     try:

@@ -120,8 +120,7 @@ def line_view(invoice: Invoice, line: Line) -> dict[str, Any]:
 
 def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
     """The full `Invoice` of the contract."""
-    blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
-    notes = blueprint.invoice_notes if blueprint else {"invoice_memo": None, "invoice_footer": None}
+    memo, footer = invoice.invoice_notes
     comments: list[dict[str, Any]] = []
     return {
         "uid": invoice.uid,
@@ -147,7 +146,7 @@ def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         ],
         "parties": parties(world, invoice),
         "integrations": [],
-        "invoice_notes": dict(notes),
+        "invoice_notes": {"invoice_memo": memo, "invoice_footer": footer},
         "comments": comments,
     }
 

@@ -8,7 +8,7 @@ the user of both organizations…), so no test restates a value either file hold
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from contract.spec import (
     property_defaults,
     request_body_schema,
 )
+from contract.world import Product
 from mockserver.fixtures import Blueprint, Party, User
 from tests.world import (  # noqa: F401  (re-exported: the mock's tests import them from here)
     FULL,
@@ -118,3 +119,76 @@ def assert_error(
             if len(envelope["errors"]) == 1:
                 assert rule in envelope["message"], envelope
     return envelope
+
+
+# --- the lifecycle operations (update, bulk, line items) ---------------------------------------
+
+READ_ONLY = next(u for u in WORLD.users.values() if u.scopes is not None and "invoices:write" not in u.scopes)
+LIMITED = next(u for u in WORLD.users.values() if u.rate_limit is not None)
+
+
+def product_of(org: str, context_type: str, nth: int = 0) -> Product:
+    """The `nth` product of `org` of that kind, in file order (P68)."""
+    found = [
+        p for p in WORLD.products.values() if p.organization_uid == org and p.context_type == context_type
+    ]
+    return found[nth]
+
+
+def line_body(product: Product, quantity: float = 1, **fields: Any) -> dict[str, Any]:
+    return {"context_type": product.context_type, "sku": product.sku, "quantity": quantity, **fields}
+
+
+def update(client: Any, uid: str, body: Any, user: User = USER_A) -> httpx.Response:
+    return client.put(f"/api/invoices/{uid}", json=body, headers=auth(user))
+
+
+def updated(client: Any, uid: str, body: Any, user: User = USER_A) -> dict[str, Any]:
+    response = update(client, uid, body, user)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def bulk_update(client: Any, items: Any, user: User = USER_A) -> httpx.Response:
+    return client.put("/api/invoices", json=items, headers=auth(user))
+
+
+def bulk_delete(client: Any, uids: Any, user: User = USER_A) -> httpx.Response:
+    return client.request("DELETE", "/api/invoices", json=uids, headers=auth(user))
+
+
+def lines(client: Any, method: str, uid: str, body: Any, user: User = USER_A) -> httpx.Response:
+    """POST (create), PUT (update) or DELETE the line items of invoice `uid`."""
+    return client.request(method, f"/api/invoices/{uid}/line_items", json=body, headers=auth(user))
+
+
+def lines_ok(client: Any, method: str, uid: str, body: Any, user: User = USER_A) -> Any:
+    response = lines(client, method, uid, body, user)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def got(client: Any, uid: str, user: User = USER_A) -> httpx.Response:
+    return client.get(f"/api/invoices/{uid}", headers=auth(user))
+
+
+def read(client: Any, uid: str, user: User = USER_A) -> dict[str, Any]:
+    response = got(client, uid, user)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def half_up_cents(quantity: Decimal | int | float, unit_price_cents: int) -> int:
+    """P09/P69, computed here independently: the exact product, rounded half up."""
+    exact = Decimal(str(quantity)) * Decimal(unit_price_cents)
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def money_identities_hold(invoice: dict[str, Any]) -> bool:
+    """Choice 2 with P70: the sums of the lines and the identities."""
+    return (
+        invoice["total_cents"] == invoice["subtotal_cents"] - invoice["discount_cents"] + invoice["tax_cents"]
+        and invoice["amount_due_cents"] == invoice["total_cents"] - invoice["pre_payment_credit_notes_cents"]
+        and invoice["amount_remaining_cents"] == invoice["amount_due_cents"] - invoice["amount_paid_cents"]
+        and invoice["total"] == invoice["total_cents"] / 100
+    )

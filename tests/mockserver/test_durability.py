@@ -21,7 +21,22 @@ import pytest
 
 from mockserver import persistence
 from mockserver.request_log import MAX_BODY_CHARS, RequestLog
-from tests.mockserver.support import NOW, USER_A, auth, body_for, create_app, created
+from tests.mockserver.support import (
+    NOW,
+    ORG_A,
+    USER_A,
+    auth,
+    body_for,
+    bulk_delete,
+    bulk_update,
+    create_app,
+    created,
+    line_body,
+    lines,
+    product_of,
+    read,
+    update,
+)
 from tests.servers import ServerProcess, serve
 
 CONTROL = "/__mock"
@@ -411,3 +426,196 @@ def test_the_durable_settings_are_the_documented_ones(tmp_path):
         assert (mode, synchronous) == ("wal", 2)  # 2 is FULL: the log is fsync'd at every commit
     finally:
         app.journal.close()
+
+
+# --- the lifecycle operations: updates, deletes and line items are durable too ------------------
+
+PRODUCT = product_of(ORG_A, "PRODUCT")
+DISCOUNT = product_of(ORG_A, "DISCOUNT")
+
+
+def _stable(invoice: dict[str, Any]) -> dict[str, Any]:
+    """An invoice without what follows the clock (the process's clock runs)."""
+    return {k: v for k, v in invoice.items() if k not in ("age", "overdue_days")}
+
+
+class LifecycleLoop:
+    """`CLIENTS` threads, each changing its own invoices with every lifecycle operation in turn.
+
+    After each acknowledged change the thread reads its invoices back (nobody else touches them)
+    into `model`; the change under way when the mock is killed is `pending` (the uids it
+    touches): after the restart those invoices are all as before it, or all changed (or gone).
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.lock = threading.Lock()
+        self.model: dict[str, dict[str, Any]] = {}
+        self.acknowledged = 0
+        self.pending: list[tuple[str, list[str]]] = []  # (operation, uids) of each thread's last send
+        self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(CLIENTS)]
+
+    def _run(self, thread: int) -> None:
+        mine: list[str] = []
+        step = 0
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            while True:
+                step += 1
+                operation, send, touched = self._next(http, thread, step, mine)
+                with self.lock:
+                    self.pending.append((operation, touched))
+                try:
+                    response = send()
+                    if response.status_code != 200:
+                        raise AssertionError(f"{operation}: {response.text}")
+                    data = response.json()["data"]
+                    if operation == "create":
+                        touched = [data["uid"]]
+                        mine.append(data["uid"])
+                    states = {uid: read(http, uid) for uid in touched if operation != "bulk_delete"}
+                except (httpx.TransportError, ValueError):
+                    return  # killed (possibly mid-answer: then it was not acknowledged)
+                with self.lock:
+                    self.pending.remove((operation, touched if operation != "create" else []))
+                    self.acknowledged += 1
+                    self.model.update({uid: _stable(state) for uid, state in states.items()})
+                    if operation == "bulk_delete":
+                        for uid in touched:
+                            self.model.pop(uid, None)
+                            mine.remove(uid)
+
+    def _next(
+        self, http: httpx.Client, thread: int, step: int, mine: list[str]
+    ) -> tuple[str, Any, list[str]]:
+        """The thread's next change: create, update, lines (add, change, delete), bulk update, bulk delete."""
+        kind = step % 7
+        if kind == 1 or len(mine) < 2:
+            return "create", lambda: http.post("/api/invoices", json=body_for(), headers=auth(USER_A)), []
+        last, before = mine[-1], mine[-2]
+        if kind == 2:
+            body = {"status": f"T{thread}-{step}", "invoice_number": f"N{thread}-{step}", "currency": "EUR"}
+            return "update", lambda: update(http, last, body), [last]
+        if kind == 3:
+            batch = [line_body(PRODUCT, 2), line_body(DISCOUNT, 1)]
+            return "add_lines", lambda: lines(http, "POST", last, batch), [last]
+        if kind == 4:
+            line = read(http, last)["line_items"][0]["uid"]
+            return "change_lines", lambda: lines(http, "PUT", last, [{"uid": line, "quantity": 3}]), [last]
+        if kind == 5:
+            discount = next(
+                item["uid"] for item in read(http, last)["line_items"] if item["context_type"] == "DISCOUNT"
+            )
+            return "delete_lines", lambda: lines(http, "DELETE", last, [discount]), [last]
+        if kind == 6:
+            items = [
+                {"uid": last, "status": f"B{thread}-{step}"},
+                {"uid": before, "status": f"B{thread}-{step}"},
+            ]
+            return "bulk_update", lambda: bulk_update(http, items), [last, before]
+        return "bulk_delete", lambda: bulk_delete(http, [before]), [before]
+
+    def count(self) -> int:
+        with self.lock:
+            return self.acknowledged
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=READY_SECONDS)
+            assert not thread.is_alive(), "a client did not notice the kill"
+
+
+@pytest.mark.e2e
+def test_kill_9_keeps_every_acknowledged_update_delete_and_line_change_and_none_half_applied(tmp_path):
+    state = tmp_path / "state.db"
+    rng = random.Random(20261202)
+    logs = tmp_path / "logs"
+    checked: list[tuple[int, int, int]] = []
+    for round_number in range(KILL_ROUNDS // 2):
+        mock = ServerProcess.mock(logs, "--state-file", str(state))
+        try:
+            assert mock.answers(READY_SECONDS), f"round {round_number}: {mock.stderr}"
+            http = httpx.Client(base_url=mock.base_url, timeout=30)
+            assert http.post(f"{CONTROL}/reset").status_code == 200
+            loop = LifecycleLoop(mock.base_url)
+            target = rng.randint(40, 120)  # acknowledged changes before the kill: seeded, varying
+            loop.start()
+            deadline = time.monotonic() + READY_SECONDS
+            while loop.count() < target:
+                assert time.monotonic() < deadline, f"round {round_number}: only {loop.count()} changes"
+                assert mock.process.poll() is None, mock.stderr
+                time.sleep(0.005)
+        finally:
+            mock.kill9()
+        loop.join()
+
+        again = ServerProcess.mock(logs, "--state-file", str(state))
+        try:
+            assert again.answers(READY_SECONDS), f"round {round_number}: restart refused: {again.stderr}"
+            with httpx.Client(base_url=again.base_url, timeout=30) as http:
+                served = {uid: _stable(read(http, uid)) for uid in uids_of_dump(again.base_url)}
+        finally:
+            again.kill9()
+        in_flight = {uid for _operation, uids in loop.pending for uid in uids}
+        for uid, expected in loop.model.items():
+            if uid not in in_flight:
+                assert served.get(uid) == expected, f"round {round_number}: acknowledged change of {uid} lost"
+        for operation, uids in loop.pending:  # the change under way: all of it, or nothing
+            kept = [served.get(uid) == loop.model.get(uid) for uid in uids]
+            assert all(kept) or not any(kept), f"round {round_number}: {operation} half applied"
+        creates_in_flight = sum(operation == "create" for operation, _ in loop.pending)
+        unknown = set(served) - set(loop.model) - in_flight
+        assert len(unknown) <= creates_in_flight, f"round {round_number}: invoices nobody created"
+        checked.append((loop.acknowledged, len(loop.model), len(loop.pending)))
+    print(f"kill -9 lifecycle rounds (acknowledged changes, invoices checked, in flight): {checked}")
+
+
+def test_a_refused_write_of_a_change_is_503_and_undone(tmp_path):
+    """An update and a line change whose commit fails (the database may not grow) are undone."""
+    state = tmp_path / "state.db"
+    app = create_app(state_file=state, clock=NOW)
+    with serve(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        uids = [created(http, body_for())["uid"] for _ in range(2)]
+        before = [_stable(read(http, uid)) for uid in uids]
+        _limit_pages(app.journal, 1)
+        refused = [
+            update(http, uids[0], {"status": "x" * 20_000}),
+            lines(http, "POST", uids[1], [line_body(PRODUCT, 1, unit_price=1)] * 100),
+        ]
+        _limit_pages(app.journal, None)
+        for response in refused:
+            assert response.status_code == 503, response.text
+        assert [_stable(read(http, uid)) for uid in uids] == before
+        changed = updated_status(http, uids[0])
+    restarted = create_app(state_file=state, clock=NOW)
+    try:
+        with serve(restarted) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+            assert [_stable(read(http, uid)) for uid in uids] == [changed, before[1]]
+    finally:
+        restarted.journal.close()
+
+
+def updated_status(http: httpx.Client, uid: str) -> dict[str, Any]:
+    response = update(http, uid, {"status": "SENT"})
+    assert response.status_code == 200, response.text
+    return _stable(response.json()["data"])
+
+
+def test_a_refused_delete_is_503_and_the_invoices_come_back_in_their_places(tmp_path):
+    app = create_app(state_file=tmp_path / "state.db", clock=NOW)
+    client = app.test_client()
+    uids = [created(client, body_for())["uid"] for _ in range(4)]
+    listed = client.get("/api/invoices", headers=auth(USER_A)).json()["data"]["items"]
+    app.journal.close()  # the writer thread ends: every change is refused, and undone
+    refused = bulk_delete(client, uids[1:3])
+    assert refused.status_code == 503, refused.text
+    assert client.get("/api/invoices", headers=auth(USER_A)).json()["data"]["items"] == listed
+    assert client.get(f"{CONTROL}/health").json()["data"]["invoices"]["stored"] == len(uids)
+    assert uids_of_dump_in_process(client) == uids
+
+
+def uids_of_dump_in_process(client: Any) -> list[str]:
+    return [invoice["uid"] for invoice in client.get(f"{CONTROL}/invoices").json()["data"]]
