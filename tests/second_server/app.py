@@ -18,16 +18,17 @@ both has not learnt the mock's habits. Its readings, by precision row:
 - P32: duplicate JSON keys are 400. P35: OPTIONS is 204 with Allow.
 - P61: the path's 404 comes before every body check (413/415/400/422).
 - P62: of several refused items, the last one answers.
-- P67: the generator never issues a number again, not even a deleted invoice's.
+- P67: the generator issues a number again once it is free (a deleted or renumbered invoice's).
 - P73: a quantity with more than 4 decimals is 422.
 - P74: a key with `invoices:write` (any scope of a changing operation) may also read.
 - Every answer waits a few milliseconds (a slow server); responses carry `X-Server: second`.
 
-The lifecycle operations (update, bulk update, bulk delete, line items) and key scopes and limits
-can be switched off, which makes the server the create-and-read server it was before the lifecycle
-issue (the six operations are 405/404 like any unknown method or path; scopes and per-key limits are
-ignored): `create_app(lifecycle=False)`, the factory `create_create_read_app`, or the environment
-variable `SECOND_SERVER_OPERATIONS=create-read` read by `create_app()`.
+The lifecycle operations (update, bulk update, bulk delete, line items) can be switched off, which
+makes it a server of the contract before the lifecycle issue: the six operations are 405 (with
+`Allow`) or 404 like any unknown method or path; key scopes and the world's per-key rate limits still
+hold (they are the keys', not the operations'). A kit must report its lifecycle properties "not run"
+there, never failed: `create_app(lifecycle=False)`, the factory `create_create_read_app`, or the
+environment variable `SECOND_SERVER_OPERATIONS=create-read` read by `create_app()`.
 
 Run by hand: `python -m uvicorn tests.second_server.app:create_app --factory --http h11 --port 8082`
 (h11: httptools answers unknown methods itself, in plain text, before the app sees them).
@@ -82,10 +83,9 @@ class InvoiceApi(ChangeRoutes, LineItemRoutes):
         self,
         spec: dict[str, Any],
         world: World,
-        lifecycle: bool = True,
         rate_limit_every: int | None = RATE_LIMIT_EVERY,
     ) -> None:
-        super().__init__(spec, world, lifecycle, rate_limit_every)
+        super().__init__(spec, world, rate_limit_every)
         self.body_schema = request_body_schema(spec, "create_invoice")
         self.validator = compile_validator(self.body_schema)
         self.defaults = property_defaults(self.body_schema)
@@ -132,14 +132,22 @@ class InvoiceApi(ChangeRoutes, LineItemRoutes):
         return success(self.full(invoice))
 
     def generate(self, owner: str) -> str:
-        """The next number of the owner's sequence; the sequence never goes back, so no number is
-        issued twice, not even one a deleted invoice freed (P67)."""
+        """The owner's number for a new invoice: one it issued before this year and that is free again
+        (its invoice deleted or renumbered) if there is one, the earliest first (P67 open: the mock
+        never reissues), else the next of its sequence. Either way of the creation's UTC year (P19)."""
         year = datetime.now(UTC).year
+        taken = self.numbers.get(owner, set())
+        issued = self.issued.setdefault(owner, {})
+        for number in issued:
+            match = self.facts.generated_number_pattern.match(number)
+            if number not in taken and match is not None and int(match.group(1)) == year:
+                return number
         while True:
             sequence = self.sequence.get(owner, SEQUENCE_START)
             self.sequence[owner] = sequence + SEQUENCE_STEP
             number = self.facts.generated_number(year, sequence)
-            if number not in self.numbers.get(owner, set()):
+            if number not in taken:
+                issued[number] = None
                 return number
 
     def build(
@@ -366,7 +374,7 @@ def create_app(
     `rate_limit_every=None` drops the periodic 429 (the server's own tests of its rules)."""
     if lifecycle is None:
         lifecycle = os.environ.get(OPERATIONS_VARIABLE, "all") != "create-read"
-    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), lifecycle, rate_limit_every)
+    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), rate_limit_every)
     routes = [
         Route("/api/invoices", api.create, methods=["POST"]),
         Route("/api/invoices", api.list, methods=["GET"]),
@@ -385,6 +393,6 @@ def create_app(
 
 
 def create_create_read_app() -> Fallbacks:
-    """The server as it was before the lifecycle issue: create, get and list only, no key scopes or
-    per-key limits (`uvicorn --factory tests.second_server.app:create_create_read_app`)."""
+    """The server without the lifecycle: create, get and list only
+    (`uvicorn --factory tests.second_server.app:create_create_read_app --http h11`)."""
     return create_app(lifecycle=False)

@@ -69,15 +69,14 @@ class Draft:
 
 
 class ApiBase:
-    def __init__(
-        self, spec: dict[str, Any], world: World, lifecycle: bool, rate_limit_every: int | None
-    ) -> None:
-        self.spec, self.world, self.lifecycle = spec, world, lifecycle
+    def __init__(self, spec: dict[str, Any], world: World, rate_limit_every: int | None) -> None:
+        self.spec, self.world = spec, world
         self.facts: ContractFacts = read_facts(spec)
         self.invoices: dict[str, Invoice] = {}
         self.order: list[str] = []  # creation order (P04, P76)
         self.numbers: dict[str, set[str]] = {}
         self.sequence: dict[str, int] = {}
+        self.issued: dict[str, dict[str, None]] = {}  # owner -> every number it generated, in order
         self.requests = 0
         self.rate_limit_every = rate_limit_every
         self.windows: dict[str, tuple[float, int]] = {}  # token -> (window start, requests in it)
@@ -116,9 +115,8 @@ class ApiBase:
                 "Authentication is needed: send a valid bearer token.",
                 headers={"WWW-Authenticate": 'Bearer realm="invoices", error="invalid_token"'},
             )
-        if self.lifecycle:
-            self.spend(request, key)
-            self.permit(key, operation_id)
+        self.spend(request, key)
+        self.permit(key, operation_id)
         found = self.visible(key, request.path_params["invoice_uid"]) if invoice else None
         body = None
         if kinds:

@@ -105,3 +105,10 @@ def without_clock(invoice: dict[str, Any]) -> dict[str, Any]:
 def api() -> Iterator[Api]:
     with serve(create_app(rate_limit_every=None)) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield Api(http, key_of(ORG).token)
+
+
+@pytest.fixture
+def fresh_api() -> Iterator[Api]:
+    """A server of its own, for what depends on everything the server did before (generated numbers)."""
+    with serve(create_app(rate_limit_every=None)) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield Api(http, key_of(ORG).token)

@@ -58,7 +58,7 @@ class LineItemRoutes(ApiBase):
             if last is not None:
                 raise last  # of several refused items, the last answers (P62 open)
             invoice["lines"] = new + invoice["lines"]  # first (P15: the order is open)
-            self.store(invoice, self.prefix(single, len(items) - 1))
+            self.store(invoice, [*self.prefix(single, len(items) - 1), "quantity"])
             shown = [self.line(invoice, line) for line in new]
             return success(shown[0] if single else shown, self.line_message)
 
@@ -75,11 +75,12 @@ class LineItemRoutes(ApiBase):
     def prefix(single: bool, index: int) -> list[Any]:
         return [] if single else [index]
 
-    def store(self, invoice: Invoice, last_item: list[Any]) -> None:
-        """Recompute the money and keep the invoice, unless a total would go negative (P70)."""
+    def store(self, invoice: Invoice, blamed: list[Any]) -> None:
+        """Recompute the money and keep the invoice, unless a total would go negative (P70): then
+        `blamed` is named (the last item's quantity, or the last uid deleted)."""
         self.recompute(invoice)
         if self.negative(invoice):
-            field = pointers.from_parts(last_item)
+            field = pointers.from_parts(blamed)
             raise Refusal(
                 422,
                 "The change would make the invoice's total negative.",
@@ -156,7 +157,9 @@ class LineItemRoutes(ApiBase):
                     last = error.under(self.prefix(single, index))
             if last is not None:
                 raise last
-            self.store(invoice, self.prefix(single, len(items) - 1))
+            final = items[-1]
+            blamed = next((name for name in ("quantity", "unit_price", "sku") if name in final), "uid")
+            self.store(invoice, [*self.prefix(single, len(items) - 1), blamed])
             shown = [self.line(invoice, line) for line in changed]
             return success(shown[0] if single else shown, self.line_message)
 

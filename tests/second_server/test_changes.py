@@ -238,15 +238,25 @@ def test_bulk_delete_is_all_or_nothing(api):
     assert api.get(invoice["uid"])["uid"] == invoice["uid"]
 
 
-def test_a_deleted_number_is_free_but_never_generated_again(api):
-    """P67: free for a create or an update; this server's generator never issues it again."""
-    pattern = FACTS.generated_number_pattern
+def test_a_deleted_number_is_free_and_generated_again(fresh_api):
+    """P67: free for a create or an update; this server's generator issues it again (open)."""
+    api, pattern = fresh_api, FACTS.generated_number_pattern
     gone = api.create()
     assert pattern.match(gone["invoice_number"])
     api.ok("DELETE", "/api/invoices", [gone["uid"]])
-    generated = [api.create()["invoice_number"] for _ in range(3)]
-    assert gone["invoice_number"] not in generated
-    assert api.create(invoice_number=gone["invoice_number"])["invoice_number"] == gone["invoice_number"]
+    again = api.create()
+    assert again["invoice_number"] == gone["invoice_number"]
+    api.ok("DELETE", "/api/invoices", [again["uid"]])
+    taken = api.create(invoice_number=gone["invoice_number"])  # a supplied number takes it too
+    assert taken["invoice_number"] == gone["invoice_number"]
+    assert api.create()["invoice_number"] != gone["invoice_number"]  # now it is used again
+
+
+def test_a_renumbered_invoice_frees_its_generated_number(fresh_api):
+    api = fresh_api
+    invoice = api.create()
+    api.ok("PUT", f"/api/invoices/{invoice['uid']}", {"invoice_number": "RENUMBERED-" + invoice["uid"][:8]})
+    assert api.create()["invoice_number"] == invoice["invoice_number"]
 
 
 def test_updates_and_line_changes_keep_the_list_order(api):

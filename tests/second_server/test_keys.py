@@ -130,8 +130,8 @@ def create_read_api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
 
 def test_the_create_read_server_has_no_lifecycle(create_read_api):
-    """The server before the lifecycle issue: the six operations are unknown methods or paths, and
-    key scopes and per-key limits do not exist (a kit must report its new properties "not run")."""
+    """Without the lifecycle the six operations are unknown methods or paths (a kit must report its
+    new properties "not run"); the keys keep their scopes and limits."""
     api = create_read_api
     invoice = api.create()
     assert api.call("PUT", f"/api/invoices/{invoice['uid']}", {}).headers["Allow"] == "GET"
@@ -139,6 +139,8 @@ def test_the_create_read_server_has_no_lifecycle(create_read_api):
     assert api.call("DELETE", "/api/invoices", [invoice["uid"]]).headers["Allow"] == "GET, POST"
     for method in ("POST", "PUT", "DELETE"):
         assert api.call(method, f"/api/invoices/{invoice['uid']}/line_items", []).status_code == 404
-    assert api.call("POST", "/api/invoices", create_body(), token=READ_ONLY).status_code == 200
-    assert all(api.call("GET", "/api/invoices", token=LIMITED.token).status_code == 200 for _ in range(5))
+    assert api.call("POST", "/api/invoices", create_body(), token=READ_ONLY).status_code == 403
+    assert LIMITED.rate_limit is not None
+    statuses = [api.call("GET", "/api/invoices", token=LIMITED.token).status_code for _ in range(5)]
+    assert statuses == [200] * LIMITED.rate_limit.requests + [429] * (5 - LIMITED.rate_limit.requests)
     assert api.get(invoice["uid"])["uid"] == invoice["uid"]
