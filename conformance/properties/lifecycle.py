@@ -20,6 +20,7 @@ from conformance import strategies as gen
 from conformance.client import Exchange
 from conformance.core import Context, NotRun, Violation
 from conformance.profile import Combination, Product
+from conformance.properties.money import money_problems
 from conformance.properties.steps import DATE_TIMES, DAY_DEPENDENT, combinations, create, same_invoice
 from contract.spec import component_schema, operation, request_body_schema
 
@@ -396,8 +397,6 @@ def line_cents(line: dict[str, Any]) -> tuple[int, int]:
 def line_problems(ctx: Context, invoice: dict[str, Any]) -> list[str]:
     """P69/P70 exactly: each line_total is quantity x unit price in cents rounded half up, and each
     money bucket is the sum of its lines' totals in cents; the identities of choice 2 hold."""
-    from conformance.properties.money import money_problems
-
     problems = money_problems(invoice, ctx.facts)
     sums = {"subtotal_cents": 0, "discount_cents": 0, "tax_cents": 0}
     for line in expect.sequence(invoice.get("line_items")):
