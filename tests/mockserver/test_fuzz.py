@@ -38,7 +38,12 @@ CONTROL_SPEC = yaml.safe_load(
 CONTROL_PREFIX = CONTROL_SPEC["servers"][0]["url"]
 CONTROL_PATHS = [CONTROL_PREFIX + path for path in CONTROL_SPEC["paths"]]
 UID = "0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e"
-API_PATHS = ["/api/invoices", f"/api/invoices/{UID}", "/api/invoices/{invoice_uid}"]
+API_PATHS = [
+    "/api/invoices",
+    f"/api/invoices/{UID}",
+    "/api/invoices/{invoice_uid}",
+    f"/api/invoices/{UID}/line_items",
+]
 OTHER_PATHS = ["/", "/ui/", "/ui", "/__mock/ui/", "/openapi.json", "/api/", "/api", "/__mock", "/nope"]
 ROUTES = [*API_PATHS, *CONTROL_PATHS, *OTHER_PATHS]
 SESSIONS = [f"fuzz-{n}" for n in range(10)]
