@@ -151,7 +151,7 @@ def _other_sqlite(path: Path) -> None:
 
 
 def _with_lines(column: str = "invoice") -> str:
-    return f"(SELECT seq FROM invoices WHERE json_array_length({column}, '$.line_uids') > 0)"
+    return f"(SELECT seq FROM invoices WHERE json_array_length({column}, '$.lines') > 0)"
 
 
 CORRUPTIONS = {
@@ -181,13 +181,13 @@ CORRUPTIONS = {
         lambda p: _sql(p, "UPDATE invoices SET invoice = json_remove(invoice, '$.owner_uid')"),
         ["corrupt"],
     ),
-    "blueprint lines changed": (
+    "a line item's amount below 0": (
         lambda p: _sql(
             p,
-            "UPDATE invoices SET invoice = json_remove(invoice, '$.line_uids[0]') "
+            "UPDATE invoices SET invoice = json_set(invoice, '$.lines[0].quantity', '-1') "
             f"WHERE seq IN {_with_lines()}",
         ),
-        ["line items"],
+        ["corrupt", "quantity"],
     ),
 }
 

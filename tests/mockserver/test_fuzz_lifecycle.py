@@ -124,7 +124,7 @@ def update_item(rng: random.Random, world: World, numbers: list[str], with_uid: 
     item: dict[str, Any] = {}
     if with_uid and rng.random() < 0.95:
         item["uid"] = rng.choice(world.uids()) if rng.random() < 0.9 else odd_value(rng, [])
-    pools = {
+    pools: dict[str, list[Any]] = {
         "target_party_uid": list(WORLD.parties),
         "document_uid": list(WORLD.documents),
         "invoice_blueprint_uid": list(WORLD.blueprints),
@@ -145,7 +145,7 @@ def line_item(rng: random.Random, world: World, with_uid: bool) -> Any:
         item["uid"] = rng.choice(world.lines) if rng.random() < 0.85 else odd_value(rng, [])
     else:
         item.update(context_type=rng.choice(["PRODUCT", "DISCOUNT"]), sku=rng.choice(SKUS), quantity=1)
-    pools = {
+    pools: dict[str, list[Any]] = {
         "context_type": ["PRODUCT", "DISCOUNT", "TAX", "product"],
         "sku": SKUS,
         "quantity": [0, 1, 2.5, 1_000_000, 0.33333, 0.125],
