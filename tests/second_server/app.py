@@ -16,8 +16,9 @@ both has not learnt the mock's habits. Its readings, by precision row:
 - P23: date-times echoed as UTC with `+00:00`. P25: extra fields, sorted keys, `charset=utf-8`.
 - P29: a repeated query parameter: the last wins. P30: other 3-character currencies are upper-cased.
 - P32: duplicate JSON keys are 400. P35: OPTIONS is 204 with Allow.
-- P61: the path's 404 comes before every body check (413/415/400/422).
-- P62: of several refused items, the last one answers.
+- P61: the path's 404 comes before every body check (413/415/400/422), for the line items too.
+- P62: of several refused items, the last one answers. P12 again: `A…` and `a…` in one bulk
+  request are the same uid, so the second is a duplicate (422).
 - P67: the generator issues a number again once it is free (a deleted or renumbered invoice's).
 - P73: a quantity with more than 4 decimals is 422.
 - P74: a key with `invoices:write` (any scope of a changing operation) may also read.
