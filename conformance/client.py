@@ -128,9 +128,11 @@ class Client:
         content_type: str | None = None,
         params: dict[str, Any] | None = None,
         body_shell: str | None = None,
+        retry: bool = True,
     ) -> Exchange:
         """Send one request. `token` makes `Authorization: Bearer <token>`; `authorization` sets the
-        header verbatim (for malformed headers); neither sends no `Authorization` at all."""
+        header verbatim (for malformed headers); neither sends no `Authorization` at all. `retry`
+        False answers a 429 as it is (for the rate limit's own property)."""
         headers: dict[str, str] = {}
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -146,14 +148,14 @@ class Client:
             method, path, headers=headers, content=content, params=clean_params
         )
         response = self._send(request)
-        for _ in range(RATE_LIMIT_RETRIES):
+        for _ in range(RATE_LIMIT_RETRIES if retry else 0):
             wait = retry_after_seconds(response.headers.get("retry-after"))
             if response.status_code != 429 or wait is None:
                 break
             time.sleep(wait)
             response = self._send(request)
         else:
-            if response.status_code == 429 and response.headers.get("retry-after") is not None:
+            if retry and response.status_code == 429 and response.headers.get("retry-after") is not None:
                 raise RateLimited(
                     f"{method} {request.url} was still rate limited (429) after {RATE_LIMIT_RETRIES} "
                     f"retries honouring Retry-After (capped at {RETRY_AFTER_CAP:g} s)"
@@ -184,7 +186,7 @@ class Client:
                 self.gone = error
             raise
 
-    # The three operations of the contract.
+    # The operations of the contract.
 
     def create(self, token: str | None, body: Any, **kwargs: Any) -> Exchange:
         return self.request("POST", "/api/invoices", token=token, json=body, **kwargs)
@@ -194,3 +196,27 @@ class Client:
 
     def list(self, token: str | None, **params: Any) -> Exchange:
         return self.request("GET", "/api/invoices", token=token, params=params)
+
+    def update(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request("PUT", f"/api/invoices/{invoice_uid}", token=token, json=body, **kwargs)
+
+    def bulk_update(self, token: str | None, items: Any, **kwargs: Any) -> Exchange:
+        return self.request("PUT", "/api/invoices", token=token, json=items, **kwargs)
+
+    def bulk_delete(self, token: str | None, uids: Any, **kwargs: Any) -> Exchange:
+        return self.request("DELETE", "/api/invoices", token=token, json=uids, **kwargs)
+
+    def create_lines(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "POST", f"/api/invoices/{invoice_uid}/line_items", token=token, json=body, **kwargs
+        )
+
+    def update_lines(self, token: str | None, invoice_uid: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "PUT", f"/api/invoices/{invoice_uid}/line_items", token=token, json=body, **kwargs
+        )
+
+    def delete_lines(self, token: str | None, invoice_uid: str, uids: Any, **kwargs: Any) -> Exchange:
+        return self.request(
+            "DELETE", f"/api/invoices/{invoice_uid}/line_items", token=token, json=uids, **kwargs
+        )

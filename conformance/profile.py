@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract.facts import default_facts
 from contract.spec import default_fixtures_path
 from contract.worldfile import WorldError, check_world_data, read_world_file
 
@@ -23,9 +24,38 @@ ProfileError = WorldError
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """The key's rate limit as the profile states it (world file `rate_limit`)."""
+
+    requests: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
 class User:
     token: str
     organizations: frozenset[str] | None  # None: the profile does not say (the token is used for 401s only)
+    scopes: frozenset[str] | None = None  # None: a key without scopes, which may do everything (P74)
+    rate_limit: RateLimit | None = None
+
+    def may(self, scopes: frozenset[str]) -> bool:
+        """Whether the key has one of `scopes` (an operation's `x-scopes`, precision row P74)."""
+        return self.scopes is None or not scopes or bool(self.scopes & scopes)
+
+
+@dataclass(frozen=True)
+class Product:
+    """What a line item's `sku` names in an organization (world file `products`, precision P68).
+
+    `unit_price` is in cents, as requests carry it (P69); None where the profile does not say.
+    """
+
+    sku: str
+    organization_uid: str | None
+    context_type: str | None = None
+    context_type_uid: str | None = None
+    name: str | None = None
+    unit_price: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +114,17 @@ class Combination:
 
 @dataclass
 class Profile:
+    """What the server knows. `users` are the keys that may do everything without a rate limit:
+    the ones every property uses. Keys with scopes that lack some operation, or with a rate limit,
+    are in `restricted` only, for the properties about scopes (P74) and limits (P22)."""
+
     users: tuple[User, ...] = ()
     organizations: tuple[str, ...] = ()
     parties: tuple[Party, ...] = ()
     documents: tuple[Document, ...] = ()
     blueprints: tuple[Blueprint, ...] = ()
+    products: tuple[Product, ...] = ()
+    restricted: tuple[User, ...] = ()
     source: str = "<memory>"
     _combinations: list[Combination] = field(default_factory=list, compare=False, repr=False)
 
@@ -101,7 +137,7 @@ class Profile:
     # -- lookups -------------------------------------------------------------------------------------
 
     def user(self, token: str) -> User:
-        return next(user for user in self.users if user.token == token)
+        return next(user for user in (*self.users, *self.restricted) if user.token == token)
 
     def party(self, uid: str) -> Party | None:
         return next((party for party in self.parties if party.uid == uid), None)
@@ -115,6 +151,11 @@ class Profile:
     @property
     def tokens(self) -> tuple[str, ...]:
         return tuple(user.token for user in self.users)
+
+    @property
+    def all_tokens(self) -> tuple[str, ...]:
+        """Every token the profile names, restricted keys included (none of them is unknown)."""
+        return tuple(user.token for user in (*self.users, *self.restricted))
 
     @property
     def all_organizations(self) -> tuple[str, ...]:
@@ -146,6 +187,26 @@ class Profile:
     def combinations(self) -> list[Combination]:
         """Every (token, owner, party, document) that must succeed."""
         return list(self._combinations)
+
+    def products_for(self, owner: str) -> list[Product]:
+        """The owner organization's products that a line item request can name (sku and type known)."""
+        return [p for p in self.products if p.organization_uid == owner and p.context_type is not None]
+
+    def product(self, owner: str, sku: str) -> Product | None:
+        return next((p for p in self.products if p.organization_uid == owner and p.sku == sku), None)
+
+    def limited_users(self) -> list[User]:
+        """Keys whose rate limit the profile states."""
+        return [user for user in self.restricted if user.rate_limit is not None]
+
+    def scoped_users(self, lacking: frozenset[str], having: frozenset[str]) -> list[User]:
+        """Keys of a member of some organization without a rate limit that lack `lacking` (an
+        operation's x-scopes) but have `having`: a read-only key, when `lacking` is the write scope."""
+        return [
+            user
+            for user in self.restricted
+            if user.rate_limit is None and user.organizations and not user.may(lacking) and user.may(having)
+        ]
 
     def blueprints_for(self, owner: str) -> list[Blueprint]:
         return [bp for bp in self.blueprints if bp.organization_uid == owner]
@@ -237,14 +298,50 @@ def _blueprint(item: dict[str, Any]) -> Blueprint:
     )
 
 
+def _user(item: dict[str, Any]) -> User:
+    limit = item.get("rate_limit")
+    return User(
+        item["token"],
+        _known(item, "organizations"),
+        frozenset(item["scopes"]) if item.get("scopes") is not None else None,
+        RateLimit(int(limit["requests"]), int(limit["window_seconds"])) if isinstance(limit, dict) else None,
+    )
+
+
+def _product(item: dict[str, Any]) -> Product:
+    price = item.get("unit_price")
+    return Product(
+        sku=item["sku"],
+        organization_uid=item.get("organization_uid"),
+        context_type=item.get("context_type"),
+        context_type_uid=item.get("context_type_uid"),
+        name=item.get("name"),
+        unit_price=int(price) if isinstance(price, int) else None,
+    )
+
+
+def every_scope() -> frozenset[str]:
+    """Every scope some operation of the contract needs (openapi.yaml x-scopes, precision row P74)."""
+    return frozenset(scope for scopes in default_facts().scopes.values() for scope in scopes)
+
+
+def _ordinary(user: User, scopes: frozenset[str]) -> bool:
+    """May do everything (no scopes, or every scope the contract names) and has no rate limit."""
+    return user.rate_limit is None and (user.scopes is None or scopes <= user.scopes)
+
+
 def _profile(data: dict[str, Any], source: str) -> Profile:
     """A profile from checked data; entries without the key a request needs (token, uid) are skipped."""
 
     def entries(section: str, key: str) -> list[dict[str, Any]]:
         return [item for item in data.get(section, []) if item.get(key)]
 
+    scopes = every_scope()
+    users = [_user(item) for item in entries("users", "token")]
     return Profile(
-        users=tuple(User(item["token"], _known(item, "organizations")) for item in entries("users", "token")),
+        users=tuple(user for user in users if _ordinary(user, scopes)),
+        restricted=tuple(user for user in users if not _ordinary(user, scopes)),
+        products=tuple(_product(item) for item in entries("products", "sku")),
         organizations=tuple(item["uid"] for item in entries("organizations", "uid")),
         parties=tuple(
             Party(item["uid"], _known(item, "billable_by"), item.get("name"))

@@ -30,7 +30,11 @@ def catalog() -> list[Property]:
     """Every property, in run order: Schemathesis's checks, the create rules, errors, auth, stateful."""
     from conformance import properties, schema_run  # noqa: F401 - importing registers them
 
-    order = ("schema", "create", "errors", "auth", "stateful", "concurrency", "robustness")
+    order = (
+        *("schema", "create", "errors", "auth"),
+        *("update", "bulk", "delete", "line_items", "scopes"),
+        *("stateful", "concurrency", "robustness"),
+    )
     return sorted(PROPERTIES, key=lambda item: order.index(item.kind) if item.kind in order else len(order))
 
 

@@ -129,7 +129,7 @@ def unknown_tokens(profile: Profile) -> st.SearchStrategy[str]:
     return (
         st.text(alphabet, min_size=1, max_size=40)
         .map(lambda t: f"ck-unknown-{t}")
-        .filter(lambda t: t not in profile.tokens)
+        .filter(lambda t: t not in profile.all_tokens)
     )
 
 

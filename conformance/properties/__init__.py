@@ -9,10 +9,14 @@ registers every family, in the order below.
 
 from conformance.properties import (  # noqa: F401 - importing registers the properties
     auth,
+    bulk,
     concurrency,
     creation,
+    deleting,
     errors,
     fields,
+    limits,
+    line_items,
     listing,
     machine,
     money,
@@ -20,4 +24,6 @@ from conformance.properties import (  # noqa: F401 - importing registers the pro
     parties,
     reading,
     robustness,
+    scopes,
+    updating,
 )

@@ -9,7 +9,9 @@ the server.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -19,12 +21,22 @@ from conformance import strategies as gen
 from conformance.client import Client, Exchange
 from conformance.core import Context, Violation, prop
 from conformance.profile import Combination
+from conformance.properties.lifecycle import data_of, fresh, is_served, served
 from conformance.properties.steps import combinations
 
 PARALLEL = 6
 
 
-def at_once(ctx: Context, requests: list[Callable[[Client], Exchange]]) -> list[Exchange]:
+def _send(operation: str, token: str, uid: str | None, body: Any, client: Client) -> Exchange:
+    """One lifecycle request on `client` (bound with functools.partial for `at_once`)."""
+    if operation == "update":
+        return client.update(token, str(uid), body)
+    if operation == "bulk_update":
+        return client.bulk_update(token, body)
+    return client.bulk_delete(token, body)
+
+
+def at_once(ctx: Context, requests: Sequence[Callable[[Client], Exchange]]) -> list[Exchange]:
     """Send the requests concurrently, each on its own connection opened beforehand."""
     clients = [Client(ctx.client.base_url, timeout=ctx.client.timeout) for _ in requests]
     barrier = threading.Barrier(len(requests))
@@ -126,3 +138,109 @@ def concurrent_creates_distinct_numbers(ctx: Context) -> None:
             ctx.remember_number(combo.owner, number, str(data.get("uid")))
 
     ctx.hypothesis("concurrent_creates_distinct_numbers", test, weight=0.06)
+
+
+@prop("concurrent_updates_one_number", kind="concurrency", rows=("P75", "P56"))
+def concurrent_updates_one_number(ctx: Context) -> None:
+    """N updates sent at once, each giving one new number to another invoice of the owner: exactly
+    one is 200, the others 409, and exactly one invoice has the number afterwards.
+
+    Rule: openapi.yaml update_invoice (409 for a number another invoice of the owner has) and precision row
+    P75 (concurrent updates giving one number to two invoices: exactly one 200, the other 409)
+    """
+    served(ctx, "update_invoice")
+    combos = combinations(ctx)
+
+    @given(combo=st.sampled_from(combos), template=st.sampled_from(gen.NUMBER_TEMPLATES))
+    @example(combo=combos[0], template="CK-{}")
+    def test(combo: Combination, template: str) -> None:
+        number = gen.unique_number(template)
+        uids = [fresh(ctx, combo)["uid"] for _ in range(PARALLEL)]
+        body = {"invoice_number": number}
+        requests = [partial(_send, "update", combo.token, uid, body) for uid in uids]
+        exchanges = at_once(ctx, requests)
+        updated = [e for e in exchanges if e.status == 200]
+        refused = [e for e in exchanges if e.status == 409]
+        others = [e for e in exchanges if e.status not in (200, 409)]
+        if len(updated) != 1 or others:
+            raise Violation(
+                f"{len(exchanges)} concurrent updates giving {number!r} to {len(uids)} invoices: exactly one "
+                f"must succeed and the others be 409; got {len(updated)} x 200, {len(refused)} x 409"
+                + (f", and HTTP {sorted({e.status for e in others})}" if others else ""),
+                *(updated[:2] or exchanges[:1]),
+                *others[:1],
+            )
+        holders = [
+            uid
+            for uid in uids
+            if expect.success(ctx.client.get(combo.token, uid), "get").get("invoice_number") == number
+        ]
+        if len(holders) != 1:
+            raise Violation(
+                f"after the concurrent updates, {len(holders)} invoices have the number {number!r}", *updated
+            )
+
+    ctx.hypothesis("concurrent_updates_one_number", test, weight=0.06)
+
+
+@prop("concurrent_bulk_requests_serializable", kind="concurrency", rows=("P75", "P62"))
+def concurrent_bulk_requests_serializable(ctx: Context) -> None:
+    """Bulk requests sent at once end in a state some serial order produces: N bulk updates each giving
+    its own status to the same invoices (in different orders) leave all of them with one status;
+    overlapping bulk deletes: exactly one succeeds and the other deletes nothing.
+
+    Rule: openapi.yaml bulk_update_invoices / bulk_delete_invoices (all or nothing) and precision row P75
+    (concurrent bulk requests end in a state some serial order of the accepted requests produces)
+    """
+    served(ctx, "bulk_update_invoices")
+    combos = combinations(ctx)
+    deletes = is_served(ctx, "bulk_delete_invoices")
+
+    @given(
+        combo=st.sampled_from(combos), shape=st.sampled_from(["update", "delete"] if deletes else ["update"])
+    )
+    @example(combo=combos[0], shape="update")
+    def test(combo: Combination, shape: str) -> None:
+        uids = [fresh(ctx, combo)["uid"] for _ in range(3)]
+        if shape == "update":
+            orders = [uids[k:] + uids[:k] for k in range(len(uids))] * 2
+            requests = [
+                partial(
+                    _send,
+                    "bulk_update",
+                    combo.token,
+                    None,
+                    [{"uid": u, "status": f"BULK-{k}"} for u in order],
+                )
+                for k, order in enumerate(orders[:PARALLEL])
+            ]
+            exchanges = at_once(ctx, requests)
+            for exchange in exchanges:
+                data_of(exchange, "one of concurrent valid bulk updates")
+            statuses = {expect.success(ctx.client.get(combo.token, uid), "get").get("status") for uid in uids}
+            if len(statuses) != 1:
+                raise Violation(
+                    f"{len(exchanges)} concurrent bulk updates each gave all of {len(uids)} invoices one "
+                    "status; no serial order leaves them with different statuses, yet they have "
+                    f"{sorted(map(str, statuses))}",
+                    *exchanges[:2],
+                )
+            return
+        halves = [[uids[0], uids[1]], [uids[1], uids[2]]]
+        requests = [partial(_send, "bulk_delete", combo.token, None, h) for h in halves] * (PARALLEL // 2)
+        exchanges = at_once(ctx, requests)
+        done = [e for e in exchanges if e.status == 200]
+        if len(done) != 1 or any(e.status != 404 for e in exchanges if e.status != 200):
+            raise Violation(
+                "overlapping bulk deletes sent at once: exactly one may succeed, the others must be 404 "
+                f"(a uid already deleted); got HTTP {sorted(e.status for e in exchanges)}",
+                *exchanges[:2],
+            )
+        alive = [uid for uid in uids if ctx.client.get(combo.token, uid).status == 200]
+        if len(alive) != 1:
+            raise Violation(
+                f"after one of two overlapping bulk deletes, {len(alive)} of the 3 invoices remain (1 must)",
+                *done,
+            )
+
+    ctx.hypothesis("concurrent_bulk_requests_serializable", test, weight=0.06)

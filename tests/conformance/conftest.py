@@ -42,6 +42,14 @@ def second_url(server_logs: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def second_create_read_url(server_logs: Path) -> Iterator[str]:
+    """The second server as a server of the contract before the lifecycle: create and read only."""
+    factory = "tests.second_server.app:create_create_read_app"
+    with ServerProcess.factory(server_logs, factory, http="h11") as server:
+        yield server.base_url
+
+
+@pytest.fixture(scope="session")
 def faulty_second_url(server_logs: Path) -> Iterator[str]:
     """Every variant of tests/conformance/faults.py over the second server, under `<url>/<variant>`."""
     factory = "tests.conformance.faults:build_app_over_second_server"

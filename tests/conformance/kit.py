@@ -22,6 +22,18 @@ def names(*, robustness: bool | None = None) -> list[str]:
     return [p.name for p in catalog() if robustness is None or (p.kind == "robustness") == robustness]
 
 
+# The properties of the lifecycle (issue 13): not run against a server with only create and read.
+LIFECYCLE_KINDS = ("update", "bulk", "delete", "line_items", "scopes")
+
+
+def lifecycle_names() -> list[str]:
+    return [
+        p.name
+        for p in catalog()
+        if p.kind in LIFECYCLE_KINDS or "P75" in p.rows or p.name == "rate_limit_answers_429"
+    ]
+
+
 def run_kit(base_url: str, select: Iterable[str] = (), **options: Any) -> tuple[dict[str, Any], str, float]:
     output = io.StringIO()
     result = run(RunConfig(base_url=base_url, select=list(select), **options), [ConsoleHandler(output)])

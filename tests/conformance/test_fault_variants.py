@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.conformance.faults import FAULTS
-from tests.conformance.kit import FIXED_SEEDS, names, run_kit
+from tests.conformance.kit import FIXED_SEEDS, lifecycle_names, names, run_kit
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -73,3 +73,16 @@ def test_the_mock_behind_the_variants_is_correct(faulty_url):
 def test_the_second_server_behind_the_variants_is_correct(faulty_second_url):
     outcome, report, _ = run_kit(f"{faulty_second_url}/clean", max_examples=10, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 0, report
+
+
+def test_a_create_and_read_only_server_gets_not_run_for_the_lifecycle(faulty_url):
+    """The mock behind a wrapper that answers the lifecycle's routes as a server of the older contract
+    does (405, or 404 for the line-item path): the lifecycle properties are not run, saying the
+    server does not serve the operation, and nothing fails."""
+    outcome, report, _ = run_kit(
+        f"{faulty_url}/create-read-only", names(robustness=False), max_examples=5, seed=FIXED_SEEDS[0]
+    )
+    assert outcome["exit_code"] == 0, report
+    assert set(lifecycle_names()) <= set(outcome["not_run"]), report
+    assert set(outcome["not_run"]) <= set(lifecycle_names()), report  # the rest is checked
+    assert "does not serve update_invoice" in report and "does not serve create_line_items" in report

@@ -69,6 +69,9 @@ def test_a_thin_profile_reports_what_it_could_not_check(mock_url, tmp_path):
     assert {"number_scoped_to_owner", "owner_forbidden", "party_forbidden", "invisible_to_other_org"} <= set(
         outcome["not_run"]
     )
+    # No products, no read-only key: the line-item and scope properties say so.
+    assert {"line_items_priced_from_products", "read_only_key_cannot_write"} <= set(outcome["not_run"])
+    assert "names no products" in report and "names no key with scopes" in report
     assert "Not run" in report and FAILED not in report
 
 

@@ -180,3 +180,28 @@ def test_a_broken_profile_file_is_named_in_the_message(tmp_path: Path):
     with pytest.raises(ProfileError) as refused:
         load_profile(path)
     assert str(refused.value).startswith(f"{path}: users[0].organizations: must be a list")
+
+
+def test_restricted_keys_are_kept_apart(profile):
+    """Keys with scopes lacking an operation, or with a rate limit, are not among the tokens every
+    property uses; the scope and limit properties find them (P74, P22)."""
+    restricted = {user.token: user for user in profile.restricted}
+    assert set(restricted) == {"acme-readonly-token", "acme-limited-token"}
+    assert restricted["acme-readonly-token"].scopes == frozenset({"invoices:read"})
+    assert restricted["acme-limited-token"].rate_limit is not None
+    reading, writing = frozenset({"invoices:read"}), frozenset({"invoices:write"})
+    assert [u.token for u in profile.scoped_users(lacking=writing, having=reading)] == ["acme-readonly-token"]
+    assert [u.token for u in profile.limited_users()] == ["acme-limited-token"]
+    assert profile.user("acme-readonly-token").organizations == frozenset({ACME})
+
+
+def test_products_are_read_per_organization(profile):
+    acme = {product.sku: product for product in profile.products_for(ACME)}
+    assert acme and all(product.organization_uid == ACME for product in acme.values())
+    assert all(isinstance(product.unit_price, int) for product in acme.values())  # cents
+    assert profile.product(GLOBEX, next(iter(acme))) is not profile.product(ACME, next(iter(acme)))
+
+
+def test_a_key_with_every_scope_is_an_ordinary_key():
+    profile = profile_from_dict({"users": [{"token": "t", "scopes": ["invoices:read", "invoices:write"]}]})
+    assert profile.tokens == ("t",) and profile.restricted == ()
