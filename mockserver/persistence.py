@@ -167,6 +167,7 @@ def _refuse_other_files(path: Path) -> None:
 
 
 def _line(data: dict[str, Any]) -> Line:
+    data.pop("total_cents", None)  # derived (Line.__post_init__), never trusted from the file
     data["quantity"], data["unit_price_cents"] = Decimal(data["quantity"]), Decimal(data["unit_price_cents"])
     for key in ("quantity", "unit_price_cents"):
         if not data[key].is_finite() or data[key] < 0:

@@ -102,11 +102,10 @@ def test_a_key_without_scopes_may_do_everything():
     assert all(unscoped.may(needed) for needed in SCOPES.values())
 
 
-def test_an_empty_scope_list_may_do_nothing_scoped():
-    raw = edited(lambda r: r["users"][0].update(scopes=[]))
-    user = parse_world(raw).users[raw["users"][0]["token"]]
-    assert user.scopes == frozenset()
-    assert not any(user.may(needed) for needed in SCOPES.values())
+def test_an_empty_scope_list_is_refused():
+    """`[]` is ambiguous ("a key without scopes has full access"): a world leaves the key out."""
+    with pytest.raises(WorldError, match="scopes"):
+        parse_world(edited(lambda r: r["users"][0].update(scopes=[])))
 
 
 @pytest.mark.parametrize(
