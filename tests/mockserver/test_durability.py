@@ -14,6 +14,7 @@ import resource
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -59,6 +60,18 @@ def uids_of_dump(base_url: str, session: str | None = None) -> list[str]:
     return uids
 
 
+def _recording(failures: list[BaseException], run: Callable[..., None]) -> Callable[..., None]:
+    """`run`, with what it raises kept in `failures`: an exception in a thread is only a warning."""
+
+    def recorded(*args: Any) -> None:
+        try:
+            run(*args)
+        except BaseException as failure:
+            failures.append(failure)
+
+    return recorded
+
+
 class CreateLoop:
     """`CLIENTS` threads creating invoices until the mock goes away; what was acknowledged."""
 
@@ -66,7 +79,10 @@ class CreateLoop:
         self.base_url = base_url
         self.acknowledged: dict[str, str] = {}  # uid -> invoice_number, only for 200s
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(CLIENTS)]
+        self.failures: list[BaseException] = []  # a thread's own failure, raised again by join()
+        self.threads = [
+            threading.Thread(target=_recording(self.failures, self._run), daemon=True) for _ in range(CLIENTS)
+        ]
 
     def _run(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=30) as http:
@@ -92,6 +108,8 @@ class CreateLoop:
         for thread in self.threads:
             thread.join(timeout=READY_SECONDS)
             assert not thread.is_alive(), "a client did not notice the kill"
+        if self.failures:
+            raise self.failures[0]
 
 
 @pytest.mark.e2e
@@ -453,7 +471,11 @@ class LifecycleLoop:
         self.model: dict[str, dict[str, Any]] = {}
         self.acknowledged = 0
         self.pending: list[tuple[str, list[str]]] = []  # (operation, uids) of each thread's last send
-        self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(CLIENTS)]
+        self.failures: list[BaseException] = []  # a thread's own failure, raised again by join()
+        self.threads = [
+            threading.Thread(target=_recording(self.failures, self._run), args=(n,), daemon=True)
+            for n in range(CLIENTS)
+        ]
 
     def _run(self, thread: int) -> None:
         mine: list[str] = []
@@ -461,7 +483,10 @@ class LifecycleLoop:
         with httpx.Client(base_url=self.base_url, timeout=30) as http:
             while True:
                 step += 1
-                operation, send, touched = self._next(http, thread, step, mine)
+                try:
+                    operation, send, touched = self._next(http, thread, step, mine)
+                except httpx.TransportError:
+                    return  # killed while it read what to change next
                 with self.lock:
                     self.pending.append((operation, touched))
                 try:
@@ -526,6 +551,8 @@ class LifecycleLoop:
         for thread in self.threads:
             thread.join(timeout=READY_SECONDS)
             assert not thread.is_alive(), "a client did not notice the kill"
+        if self.failures:
+            raise self.failures[0]
 
 
 @pytest.mark.e2e
