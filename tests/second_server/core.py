@@ -170,9 +170,11 @@ def repeated(values: list[str]) -> int | None:
 
 
 def upper_currency(item: dict[str, Any]) -> None:
-    """P30: other 3-character currencies are stored upper-cased (this server's reading)."""
+    """P30: other 3-character currencies are stored upper-cased (this server's reading), ASCII
+    letters only: Unicode upper-casing can change a string's length (`"ß".upper()` is `"SS"`), and a
+    stored currency must stay exactly 3 characters."""
     currency = item.get("currency")
-    if isinstance(currency, str) and len(currency) == 3:
+    if isinstance(currency, str) and len(currency) == 3 and currency.isascii():
         item["currency"] = currency.upper()
 
 
