@@ -23,7 +23,7 @@ family.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 
@@ -98,7 +98,7 @@ class LineList(Generic[T]):
         self._tuple: tuple[T, ...] | None = tuple(items)
         self._array: _Array[T] | None = None
         self._base: LineList[T] | None = None  # None: this version is the root (or a tuple)
-        self._diff: list[_Edit] = []  # the edits that turn `_base`'s array into this version's
+        self._diff: Sequence[_Edit] = ()  # the edits that turn `_base`'s array into this version's
         self._count = len(self._tuple)
         if len({item.uid for item in self._tuple}) != self._count:
             raise ValueError("a line item uid twice on one invoice")
@@ -184,7 +184,7 @@ class LineList(Generic[T]):
             undo.append(array.edit(array.compaction()))
         undo.reverse()
         new: LineList[T] = LineList.__new__(LineList)
-        new._tuple, new._array, new._base, new._diff, new._count = None, array, None, [], count
+        new._tuple, new._array, new._base, new._diff, new._count = None, array, None, (), count
         self._base, self._diff = new, undo
         return new
 
@@ -205,5 +205,5 @@ class LineList(Generic[T]):
             redo = [array.edit(edit) for edit in version._diff]
             redo.reverse()
             root._base, root._diff = version, redo
-            version._base, version._diff = None, []
+            version._base, version._diff = None, ()
         return array

@@ -122,7 +122,14 @@ def with_lines(invoice: Invoice, lines: LineList[Line], money: Money) -> Invoice
 def priced_lines(lines: Iterable[Line]) -> tuple[LineList[Line], Money]:
     """New lines of an invoice (at create, or read back from a state file) and their money."""
     kept: LineList[Line] = LineList(lines)
-    return kept, price(kept.items())
+    money = price(kept.items())
+    return kept, _shared_money(money.subtotal_cents, money.discount_cents, money.tax_cents)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_money(subtotal_cents: int, discount_cents: int, tax_cents: int) -> Money:
+    """One `Money` per sums at create: invoices of one blueprint (or none) share it (memory per invoice)."""
+    return Money(subtotal_cents, discount_cents, tax_cents)
 
 
 @functools.lru_cache(maxsize=4096)
