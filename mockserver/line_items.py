@@ -20,7 +20,6 @@ from typing import Any
 from mockserver import rules
 from mockserver.errors import Refusal
 from mockserver.fixtures import User, World
-from mockserver.line_list import LineList
 from mockserver.rules import Invoice, Line, Money
 from mockserver.store import Draft, InvoiceStore
 from mockserver.updates import refuse_repeats, visible
@@ -107,11 +106,6 @@ def changed_line(world: World, invoice: Invoice, line: Line, item: dict[str, Any
     return dataclasses.replace(line, **changes) if changes else line
 
 
-def _priced(invoice: Invoice, lines: LineList[Line], money: Money) -> Invoice:
-    """The invoice with `lines`, whose sums are `money` (checked by `_refuse_negative` first)."""
-    return rules.with_lines(invoice, lines, money)
-
-
 def _refuse_negative(money: Money, blame: str) -> None:
     """422 naming `blame` if the invoice's total would fall below 0 (P70)."""
     if money.total_cents < 0 or money.remaining_cents < 0:
@@ -134,7 +128,7 @@ def create_lines(
         added = [new_line(world, invoice, item, where(index)) for index, item in enumerate(items)]
         money = invoice.money.changed_by(added=added)
         _refuse_negative(money, _blame(added, lambda index: where(index) + "/quantity"))
-        priced = _priced(invoice, invoice.lines.appended(added), money)
+        priced = rules.with_lines(invoice, invoice.lines.appended(added), money)
         draft.put(priced)
         return priced, added
 
@@ -168,7 +162,7 @@ def update_lines(
             changed.append(new)
         money = invoice.money.changed_by(added=changed, removed=before)
         _refuse_negative(money, lowest[1] if lowest else where(0) + "/quantity")
-        priced = _priced(invoice, invoice.lines.replaced(changed), money)
+        priced = rules.with_lines(invoice, invoice.lines.replaced(changed), money)
         draft.put(priced)
         return priced, changed
 
@@ -190,7 +184,7 @@ def delete_lines(world: World, store: InvoiceStore, user: User, invoice_uid: str
             gone[uid] = line
         money = invoice.money.changed_by(removed=gone.values())
         _refuse_negative(money, next((f"/{i}" for i, uid in enumerate(uids) if _signed(gone[uid]) > 0), "/0"))
-        priced = _priced(invoice, invoice.lines.without(gone), money)
+        priced = rules.with_lines(invoice, invoice.lines.without(gone), money)
         draft.put(priced)
         return priced
 

@@ -340,7 +340,11 @@ def created(session: str, clock: datetime | None, invoice: Invoice, next_sequenc
 
 
 def updated(session: str, invoice: Invoice) -> Row:
-    """An invoice changed (update, bulk update, line items): its whole new state replaces the old."""
+    """An invoice changed (update, bulk update, line items): its whole new state replaces the old.
+
+    So with a state file a line-item change still costs the invoice's size (its row is encoded
+    and written again, every line in it); the in-memory change does not (line_list.py).
+    """
     return ("update", session, _encoded(invoice), None, None, None, invoice.uid)
 
 

@@ -196,3 +196,26 @@ def test_a_uid_twice_or_an_unknown_one_is_refused_before_anything_changes(uid: s
             lines.replaced([_line(uid)])
     assert [line.uid for line in lines] == ["a"]
     assert [line.uid for line in lines.appended([_line("b")])] == ["a", "b"]
+
+
+def test_a_line_item_change_makes_no_pass_over_the_invoices_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What keeps a change's cost its own: neither a sum nor a copy of every line (the benchmark
+    `line_items_create` measures the cost; this says where it would come back from)."""
+    store = InvoiceStore()
+    invoice = rules.create_invoice(WORLD, store, USER_A, body_for(ORG_A), CREATE_DEFAULTS, NOW)
+    product = next(sku for sku in SKUS if WORLD.products[(ORG_A, sku)].context_type == "PRODUCT")
+    line_items.create_lines(WORLD, store, USER_A, invoice.uid, [{"sku": product, "quantity": 1}] * 50)
+    first = store.get(invoice.uid).lines.items()[0].uid  # type: ignore[union-attr]
+
+    def whole(*_args: Any) -> Any:
+        raise AssertionError("a pass over all of the invoice's lines")
+
+    monkeypatch.setattr(rules, "price", whole)
+    monkeypatch.setattr(LineList, "items", whole)
+    monkeypatch.setattr(LineList, "__iter__", whole)
+    _, (added,) = line_items.create_lines(WORLD, store, USER_A, invoice.uid, {"sku": product, "quantity": 2})
+    line_items.update_lines(WORLD, store, USER_A, invoice.uid, {"uid": first, "quantity": 3})
+    line_items.delete_lines(WORLD, store, USER_A, invoice.uid, [added.uid])
+    monkeypatch.undo()
+    after = store.get(invoice.uid)
+    assert after is not None and len(after.lines) == 50 and after.money == rules.price(after.lines)
