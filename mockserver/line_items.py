@@ -3,8 +3,10 @@
 A request is one object or an array (P71); either way its items are applied in order on one
 `Draft` of the store, all or nothing (P62, P75). Products come from the world: `(owner
 organization, sku)` names one (P68); its price is the default, `unit_price` (cents) overrides
-it. After the change the invoice's money is recomputed from its lines; a change that would make
-the total (and so the amount remaining, nothing being paid, P57) negative is refused (P70).
+it. The invoice's money sums move by the lines added, changed or removed (never a pass over
+all of its lines: a change costs its own size on an invoice of thousands of lines); a change
+that would make the total (and so the amount remaining, nothing being paid, P57) negative is
+refused (P70), before any new version of the lines is made.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from mockserver import rules
 from mockserver.errors import Refusal
 from mockserver.fixtures import User, World
-from mockserver.rules import Invoice, Line
+from mockserver.rules import Invoice, Line, Money
 from mockserver.store import Draft, InvoiceStore
 from mockserver.updates import refuse_repeats, visible
 
@@ -104,9 +106,8 @@ def changed_line(world: World, invoice: Invoice, line: Line, item: dict[str, Any
     return dataclasses.replace(line, **changes) if changes else line
 
 
-def _priced(invoice: Invoice, lines: tuple[Line, ...], blame: str) -> Invoice:
-    """The invoice with `lines`; 422 naming `blame` if its total would fall below 0 (P70)."""
-    money = rules.price(lines)
+def _refuse_negative(money: Money, blame: str) -> None:
+    """422 naming `blame` if the invoice's total would fall below 0 (P70)."""
     if money.total_cents < 0 or money.remaining_cents < 0:
         raise Refusal.for_field(
             "invalid",
@@ -114,7 +115,6 @@ def _priced(invoice: Invoice, lines: tuple[Line, ...], blame: str) -> Invoice:
             f"would make the invoice's total {money.total_cents} cents; it cannot be negative",
             "negative_total",
         )
-    return dataclasses.replace(invoice, lines=lines)
 
 
 def create_lines(
@@ -126,8 +126,9 @@ def create_lines(
     def apply(draft: Draft) -> tuple[Invoice, list[Line]]:
         invoice = visible(draft, user, invoice_uid, "invoice_uid")
         added = [new_line(world, invoice, item, where(index)) for index, item in enumerate(items)]
-        blame = _blame(added, lambda index: where(index) + "/quantity")
-        priced = _priced(invoice, (*invoice.lines, *added), blame)
+        money = invoice.money.changed_by(added=added)
+        _refuse_negative(money, _blame(added, lambda index: where(index) + "/quantity"))
+        priced = rules.with_lines(invoice, invoice.lines.appended(added), money)
         draft.put(priced)
         return priced, added
 
@@ -143,12 +144,12 @@ def update_lines(
 
     def apply(draft: Draft) -> tuple[Invoice, list[Line]]:
         invoice = visible(draft, user, invoice_uid, "invoice_uid")
-        lines = {line.uid: line for line in invoice.lines}
+        before: list[Line] = []
         changed: list[Line] = []
         lowest: tuple[int, str] | None = None
-        for index, item in enumerate(items):
+        for index, item in enumerate(items):  # one uid at most once (P63): no item sees another's
             at = where(index)
-            line = lines.get(item["uid"])
+            line = invoice.lines.get(item["uid"])
             if line is None:
                 raise Refusal.for_field(
                     "invalid", f"{at}/uid", f"no line item {item['uid']} on this invoice", "not_found"
@@ -157,9 +158,11 @@ def update_lines(
             delta = _signed(new) - _signed(line)
             if delta < 0 and (lowest is None or delta <= lowest[0]):
                 lowest = (delta, f"{at}/quantity")
-            lines[line.uid] = new
+            before.append(line)
             changed.append(new)
-        priced = _priced(invoice, tuple(lines.values()), lowest[1] if lowest else where(0) + "/quantity")
+        money = invoice.money.changed_by(added=changed, removed=before)
+        _refuse_negative(money, lowest[1] if lowest else where(0) + "/quantity")
+        priced = rules.with_lines(invoice, invoice.lines.replaced(changed), money)
         draft.put(priced)
         return priced, changed
 
@@ -171,15 +174,17 @@ def delete_lines(world: World, store: InvoiceStore, user: User, invoice_uid: str
 
     def apply(draft: Draft) -> Invoice:
         invoice = visible(draft, user, invoice_uid, "invoice_uid")
-        known = {line.uid: line for line in invoice.lines}
+        gone: dict[str, Line] = {}
         for index, uid in enumerate(uids):
-            if uid not in known:
+            line = invoice.lines.get(uid)
+            if line is None:
                 raise Refusal.for_field(
                     "invalid", f"/{index}", f"no line item {uid} on this invoice", "not_found"
                 )
-        gone = set(uids)
-        blame = next((f"/{i}" for i, uid in enumerate(uids) if _signed(known[uid]) > 0), "/0")
-        priced = _priced(invoice, tuple(line for line in invoice.lines if line.uid not in gone), blame)
+            gone[uid] = line
+        money = invoice.money.changed_by(removed=gone.values())
+        _refuse_negative(money, next((f"/{i}" for i, uid in enumerate(uids) if _signed(gone[uid]) > 0), "/0"))
+        priced = rules.with_lines(invoice, invoice.lines.without(gone), money)
         draft.put(priced)
         return priced
 

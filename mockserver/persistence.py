@@ -29,14 +29,14 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mockserver.fixtures import FixtureError, World, parse_world
-from mockserver.rules import Invoice, Line
+from mockserver.rules import Invoice, Line, priced_lines
 
 FORMAT = "invoice-contract-kit/mock-state"
 VERSION = 3  # 3: invoices by uid, with their own line items (updates, deletes, line items)
@@ -178,7 +178,7 @@ def _line(data: dict[str, Any]) -> Line:
 def _invoice(raw: str) -> Invoice:
     data = json.loads(raw)
     data["invoice_fields"] = tuple(tuple(entry) for entry in data["invoice_fields"])
-    data["lines"] = tuple(_line(line) for line in data["lines"])
+    data["lines"], data["money"] = priced_lines([_line(line) for line in data["lines"]])
     data["invoice_notes"] = tuple(data["invoice_notes"])
     return Invoice(**data)
 
@@ -313,9 +313,18 @@ def _clock_text(clock: datetime | None) -> str | None:
 
 
 def _encoded(invoice: Invoice) -> str:
+    """The invoice as its row keeps it (format v3): its fields in order, `money` left out (it is
+    derived from the lines, `_invoice` recomputes it) and the lines as a list of their fields."""
+    data: dict[str, Any] = {}
+    for name in _ROW_FIELDS:
+        value = getattr(invoice, name)
+        data[name] = [asdict(line) for line in value] if name == "lines" else value
     # ensure_ascii: plain ASCII text, whatever the body held (lone surrogates included); amounts
     # (Decimal) as their exact text.
-    return json.dumps(asdict(invoice), separators=(",", ":"), ensure_ascii=True, default=str)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(Invoice) if f.name != "money")
 
 
 def created(session: str, clock: datetime | None, invoice: Invoice, next_sequence: int) -> Row:
@@ -331,7 +340,11 @@ def created(session: str, clock: datetime | None, invoice: Invoice, next_sequenc
 
 
 def updated(session: str, invoice: Invoice) -> Row:
-    """An invoice changed (update, bulk update, line items): its whole new state replaces the old."""
+    """An invoice changed (update, bulk update, line items): its whole new state replaces the old.
+
+    So with a state file a line-item change still costs the invoice's size (its row is encoded
+    and written again, every line in it); the in-memory change does not (line_list.py).
+    """
     return ("update", session, _encoded(invoice), None, None, None, invoice.uid)
 
 

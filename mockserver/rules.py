@@ -6,10 +6,11 @@ Each rule cites where the contract states it. Defaults come from `openapi.yaml` 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
@@ -18,6 +19,7 @@ from typing import Any, cast
 from contract.facts import default_facts
 from mockserver.errors import FieldError, Refusal
 from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
+from mockserver.line_list import LineList
 from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
 
 NO_NOTES: tuple[None, None] = (None, None)
@@ -52,11 +54,45 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
-class Invoice:
-    """What the store keeps of an invoice: what was sent, what was decided, nothing derivable.
+class Money:
+    """An invoice's money sums in cents, per `x-money-context-types` bucket."""
 
-    Money, parties and `age` / `overdue_days` are derived when the invoice is shown (from its
-    lines, the world and the clock), which keeps a stored invoice small.
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents - self.discount_cents + self.tax_cents
+
+    @property
+    def remaining_cents(self) -> int:
+        """Choice 2: nothing is credited or paid through this API (P57, P70), so all of the total."""
+        return self.total_cents
+
+    def changed_by(self, added: Iterable[Line] = (), removed: Iterable[Line] = ()) -> Money:
+        """These sums after `added` lines come and `removed` ones go: the cost of the change only.
+
+        `price` (every line) stays the reference; the stored sums must always equal it.
+        """
+        buckets = _buckets()
+        sums = {"subtotal_cents": self.subtotal_cents, "discount_cents": self.discount_cents}
+        sums["tax_cents"] = self.tax_cents
+        for line in added:
+            sums[buckets.get(line.context_type, "subtotal_cents")] += line.total_cents
+        for line in removed:
+            sums[buckets.get(line.context_type, "subtotal_cents")] -= line.total_cents
+        return Money(sums["subtotal_cents"], sums["discount_cents"], sums["tax_cents"])
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """What the store keeps of an invoice: what was sent, what was decided, and its money sums.
+
+    Parties and `age` / `overdue_days` are derived when the invoice is shown (from the world and
+    the clock), which keeps a stored invoice small. The money sums are kept (`money`, always
+    `price(lines)`) so that a change of line items costs its own lines, not the invoice's: make
+    a changed invoice with `with_lines`, which moves both together.
     """
 
     uid: str
@@ -71,26 +107,29 @@ class Invoice:
     issue_date: str | None
     due_date: str | None
     invoice_fields: tuple[tuple[str, str, Any], ...]  # (key, type, value)
-    lines: tuple[Line, ...]
+    lines: LineList[Line]  # in order of creation (P76); a persistent sequence, see line_list.py
     paid_date: str | None
     collection_method: str
     invoice_notes: tuple[str | None, str | None]  # (memo, footer): the blueprint's at create (P58)
+    money: Money  # price(lines), kept by `with_lines`
 
 
-@dataclass(frozen=True)
-class Money:
-    subtotal_cents: int
-    discount_cents: int
-    tax_cents: int
+def with_lines(invoice: Invoice, lines: LineList[Line], money: Money) -> Invoice:
+    """The invoice with new lines and the money sums of those lines."""
+    return dataclasses.replace(invoice, lines=lines, money=money)
 
-    @property
-    def total_cents(self) -> int:
-        return self.subtotal_cents - self.discount_cents + self.tax_cents
 
-    @property
-    def remaining_cents(self) -> int:
-        """Choice 2: nothing is credited or paid through this API (P57, P70), so all of the total."""
-        return self.total_cents
+def priced_lines(lines: Iterable[Line]) -> tuple[LineList[Line], Money]:
+    """New lines of an invoice (at create, or read back from a state file) and their money."""
+    kept: LineList[Line] = LineList(lines)
+    money = price(kept.items())
+    return kept, _shared_money(money.subtotal_cents, money.discount_cents, money.tax_cents)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_money(subtotal_cents: int, discount_cents: int, tax_cents: int) -> Money:
+    """One `Money` per sums at create: invoices of one blueprint (or none) share it (memory per invoice)."""
+    return Money(subtotal_cents, discount_cents, tax_cents)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -110,9 +149,17 @@ def money_bucket(context_type: str) -> str:
     return default_facts().context_type_bucket(context_type)
 
 
-def price(lines: tuple[Line, ...] | list[Line]) -> Money:
-    """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal."""
-    buckets = {kind: bucket for bucket, kind in default_facts().money_context_types.items()}
+def _buckets() -> dict[str, str]:
+    """Context type -> money field, for the types `x-money-context-types` names (the rest: subtotal)."""
+    return {kind: bucket for bucket, kind in default_facts().money_context_types.items()}
+
+
+def price(lines: Iterable[Line]) -> Money:
+    """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal.
+
+    The reference for the money kept on an invoice (`Money.changed_by` moves it by a change).
+    """
+    buckets = _buckets()
     sums = {"subtotal_cents": 0, "discount_cents": 0, "tax_cents": 0}
     for line in lines:  # one dict lookup per line: a change sums every line of its invoice
         sums[buckets.get(line.context_type, "subtotal_cents")] += line.total_cents
@@ -227,6 +274,10 @@ def create_invoice(
         else NO_NOTES
     )
 
+    lines, money = priced_lines(
+        (blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items) if blueprint else ()
+    )
+
     def build(number: str) -> Invoice:
         return Invoice(
             uid=invoice_uid,
@@ -242,11 +293,10 @@ def create_invoice(
             due_date=body.get("due_date"),
             paid_date=None,
             invoice_fields=merged_fields(blueprint, body.get("invoice_fields")),
-            lines=tuple(blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items)
-            if blueprint
-            else (),
+            lines=lines,
             collection_method=collection_method(),
             invoice_notes=notes,
+            money=money,
         )
 
     try:

@@ -1,7 +1,8 @@
 """The contract's response shapes (`Invoice`, `InvoiceSummary`) built from stored invoices.
 
-Everything derivable is derived here when an invoice is shown: money from its lines,
-parties from the fixtures and `invoice_type`, `age` and `overdue_days` from the clock.
+Everything derivable is derived here when an invoice is shown (money from the sums the
+invoice keeps of its lines), parties from the fixtures and `invoice_type`, `age` and
+`overdue_days` from the clock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from mockserver.fixtures import Contact, Organization, Party, World
-from mockserver.rules import Invoice, Line, client_is_target, price
+from mockserver.rules import Invoice, Line, client_is_target
 
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")
@@ -84,7 +85,7 @@ def _number(value: Decimal) -> int | float:
 
 def money_fields(invoice: Invoice, now: datetime) -> dict[str, Any]:
     """Contract notes choice 2, the money identities; nothing is paid or credited (P57, P70)."""
-    money = price(invoice.lines)
+    money = invoice.money  # kept with the lines (rules.with_lines): always price(invoice.lines)
     credited = paid = 0
     amount_due = money.total_cents - credited
     remaining = amount_due - paid
