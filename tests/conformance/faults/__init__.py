@@ -1,0 +1,245 @@
+"""Deliberately faulty servers: a correct server, wrapped in ASGI middleware that breaks one rule.
+
+The wrappers wrap any ASGI upstream: `build_app()` puts each over its own instance of the mock,
+`build_app_over_second_server()` over the independent second server (tests/second_server), and
+serves every variant from one process under its own path prefix (`/<variant>/api/invoices`), so
+the kit can be pointed at `http://host:port/<variant>` and must find the fault. `FAULTS` says, for
+each variant, which rule it breaks and which property must name it.
+
+Run by hand: `python -m uvicorn tests.conformance.faults:build_app --factory --port 8081`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tests.conformance.faults.base import (
+    Fault,
+    envelope,
+    respond,
+)
+from tests.conformance.faults.create_read import (
+    CheckThenInsert,
+    DefaultFilterMiscounted,
+    DuplicateAccepting,
+    PageOverlap,
+    SequenceRace,
+    auth_skipped,
+    crashes_on_due_date,
+    crashes_on_odd_input,
+    date_not_echoed,
+    default_not_applied,
+    discount_ignored,
+    error_status_code_400,
+    fields_as_map,
+    forgets_invoices,
+    generated_number_reused,
+    leaks_invoices,
+    list_drops_newest,
+    mixes_up_invoices,
+    no_challenge,
+    numbers_case_insensitive,
+    owner_not_checked,
+    parties_swapped,
+    problem_json,
+    remember_creators,
+    small_body_limit,
+    unknown_fields_ignored,
+)
+from tests.conformance.faults.lifecycle import (
+    CREATE_READ_ONLY,
+    BulkAnswerReversed,
+    BulkAppliesGoodItems,
+    BulkNotAtomic,
+    DeletedNumberTaken,
+    DeleteListed,
+    LineMoneyStale,
+    RefusedUpdateHalfApplied,
+    SoftDelete,
+    UpdateNumberRace,
+    changed_moves_to_top,
+    no_retry_after,
+    read_only_key_writes,
+    unit_price_as_major_units,
+    update_clears_omitted,
+    update_ignores_status,
+)
+
+FAULTS: dict[str, Fault] = {
+    fault.name: fault
+    for fault in (
+        Fault("default-not-applied", "defaults", ("defaults_applied",), after=default_not_applied),
+        Fault("date-not-echoed", "echo", ("supplied_fields_echoed",), after=date_not_echoed),
+        Fault(
+            "number-reused", "generated numbers", ("invoice_number_generated",), after=generated_number_reused
+        ),
+        DuplicateAccepting("duplicate-accepted", "409 duplicate", ("duplicate_number_refused",)),
+        Fault("fields-as-map", "invoice_fields list", ("invoice_fields_as_list",), after=fields_as_map),
+        Fault("parties-swapped", "parties", ("parties_by_invoice_type",), after=parties_swapped),
+        Fault("discount-ignored", "money", ("money_identities",), after=discount_ignored),
+        Fault("status-code-400", "envelope", ("envelope_consistent",), after=error_status_code_400),
+        Fault(
+            "problem-json",
+            "error envelope",
+            ("envelope_consistent", "field_errors_named"),
+            after=problem_json,
+        ),
+        Fault("auth-skipped", "401", ("auth_required", "schema:ignored_auth"), before=auth_skipped),
+        Fault("owner-not-checked", "403 owner", ("owner_forbidden",), before=owner_not_checked),
+        Fault("crash-on-due-date", "5xx", ("schema:not_a_server_error",), before=crashes_on_due_date),
+        Fault(
+            "forgets-invoices", "read back", ("get_returns_created", "state_machine"), after=forgets_invoices
+        ),
+        Fault(
+            "leaks-invoices",
+            "visibility",
+            ("invisible_to_other_org",),
+            before=leaks_invoices,
+            after=remember_creators,
+        ),
+        Fault(
+            "mixes-up-invoices",
+            "read back",
+            ("get_returns_created", "state_machine"),
+            after=mixes_up_invoices,
+        ),
+        Fault(
+            "list-drops-newest", "list", ("list_contains_created", "state_machine"), after=list_drops_newest
+        ),
+        Fault("no-challenge", "WWW-Authenticate", ("auth_required",), after=no_challenge),
+        CheckThenInsert("number-race", "409 under concurrency", ("concurrent_creates_one_number",)),
+        SequenceRace("sequence-race", "distinct generated numbers", ("concurrent_creates_distinct_numbers",)),
+        Fault(
+            "numbers-case-insensitive",
+            "exact numbers",
+            ("numbers_compared_exactly",),
+            before=numbers_case_insensitive,
+        ),
+        Fault("small-body-limit", "1 MiB limit", ("large_body_accepted",), before=small_body_limit),
+        Fault(
+            "unknown-fields-ignored",
+            "422 unknown fields",
+            ("unknown_fields_refused",),
+            before=unknown_fields_ignored,
+        ),
+        PageOverlap("page-overlap", "paging", ("pages_disjoint_and_complete",)),
+        DefaultFilterMiscounted(
+            "default-filter-miscounted", "default filter", ("list_default_filter_is_explicit",)
+        ),
+        Fault(
+            "update-clears-omitted",
+            "partial update",
+            ("update_changes_only_what_it_sends", "state_machine"),
+            before=update_clears_omitted,
+        ),
+        Fault(
+            "update-ignores-status",
+            "update echo",
+            ("update_changes_only_what_it_sends", "update_status_and_paid_date_imply_nothing"),
+            before=update_ignores_status,
+        ),
+        RefusedUpdateHalfApplied(
+            "refused-update-half-applied",
+            "a refused update changes nothing",
+            ("refused_update_changes_nothing", "update_number_rules"),
+        ),
+        BulkAppliesGoodItems(
+            "bulk-applies-good-items", "bulk all or nothing", ("bulk_update_all_or_nothing",)
+        ),
+        BulkAnswerReversed("bulk-answer-reversed", "bulk answer order", ("bulk_update_applies_in_order",)),
+        SoftDelete("delete-still-gettable", "deleted is gone", ("deleted_invoice_is_gone", "state_machine")),
+        DeleteListed(
+            "delete-still-listed", "deleted is unlisted", ("deleted_invoice_is_gone", "state_machine")
+        ),
+        DeletedNumberTaken("deleted-number-taken", "a deleted number is free", ("deleted_number_is_free",)),
+        LineMoneyStale(
+            "line-money-stale",
+            "money recomputed",
+            ("line_items_priced_from_products", "line_items_money_after_every_change", "state_machine"),
+        ),
+        Fault(
+            "unit-price-major-units",
+            "unit_price in cents",
+            ("line_items_priced_from_products", "line_items_money_after_every_change"),
+            before=unit_price_as_major_units,
+        ),
+        Fault(
+            "read-only-key-writes", "key scopes", ("read_only_key_cannot_write",), before=read_only_key_writes
+        ),
+        UpdateNumberRace(
+            "update-number-race", "409 on concurrent updates", ("concurrent_updates_one_number",)
+        ),
+        BulkNotAtomic(
+            "bulk-not-atomic", "serializable bulk requests", ("concurrent_bulk_requests_serializable",)
+        ),
+        Fault(
+            "changed-moves-to-top",
+            "list order",
+            ("list_order_kept_after_changes",),
+            after=changed_moves_to_top,
+        ),
+        Fault("no-retry-after", "429 Retry-After", ("rate_limit_answers_429",), after=no_retry_after),
+        Fault(
+            "crashes-on-odd-input",
+            "robustness",
+            ("robust_query_strings", "robust_header_values", "robust_json_bodies", "robust_unknown_methods"),
+            before=crashes_on_odd_input,
+        ),
+    )
+}
+
+# The faults that only the robustness family can see (the other wrappers are judged without it).
+ROBUSTNESS_FAULTS = frozenset({"crashes-on-odd-input"})
+
+
+class PrefixDispatcher:
+    """Routes `/<name>/...` to the app registered under `name`, with the prefix stripped."""
+
+    def __init__(self, apps: dict[str, ASGIApp]) -> None:
+        self.apps = apps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        name, _, rest = scope["path"].lstrip("/").partition("/")
+        app = self.apps.get(name)
+        if app is None:
+            await respond(send, envelope(404, f"no variant {name!r}"))
+            return
+        scope = dict(scope)
+        scope["path"] = "/" + rest
+        scope["raw_path"] = ("/" + rest).encode()
+        await app(scope, receive, send)
+
+
+def build_app(
+    upstream: Callable[[], ASGIApp] | None = None,
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Every fault over its own instance of `upstream` (default: the mock), plus the unwrapped
+    upstream under `/clean`."""
+    if upstream is None:
+        from mockserver.app import create_app
+
+        upstream = create_app
+    apps: dict[str, ASGIApp] = {"clean": upstream()}
+    for name, template in {**FAULTS, CREATE_READ_ONLY.name: CREATE_READ_ONLY}.items():
+        fault = copy.copy(template)
+        fault.memory = {}
+        fault.app = upstream()
+        apps[name] = fault
+    return PrefixDispatcher(apps)
+
+
+def build_app_over_second_server() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    from tests.second_server.app import create_app
+
+    return build_app(create_app)
