@@ -21,14 +21,54 @@ pytestmark = pytest.mark.e2e
 
 
 def assert_caught(base_url: str, name: str) -> None:
+    """Every property the variant lists fails over it (so each listed property is proven by it),
+    and the report names each with a request to reproduce it."""
     fault = FAULTS[name]
     outcome, report, _ = run_kit(f"{base_url}/{name}", fault.caught_by, max_examples=10, seed=FIXED_SEEDS[0])
     assert outcome["exit_code"] == 1, report
     assert not outcome["errors"], report
-    caught = [prop for prop in fault.caught_by if prop in outcome["failed"]]
-    assert caught, f"{name} ({fault.breaks}) should fail one of {fault.caught_by}\n{report}"
-    assert f"FAILED: {caught[0]} " in report  # the report names the broken property
+    missed = [prop for prop in fault.caught_by if prop not in outcome["failed"]]
+    assert not missed, (
+        f"{name} ({fault.breaks}) should fail each of {fault.caught_by}; passed {missed}\n{report}"
+    )
+    for prop in fault.caught_by:
+        assert f"FAILED: {prop} " in report  # the report names the broken property
     assert "-X " in report or "nc 127.0.0.1" in report  # with a request to reproduce it
+
+
+# The properties no variant proves yet, each with why: the list can only shrink (a property that
+# gains a variant must leave it, see test_every_property_is_proven_by_a_variant).
+NO_VARIANT_YET: dict[str, str] = {
+    "new_invoice_content": "not written yet (issue 14 ran out of time)",
+    "age_and_overdue_days": "not written yet (issue 14 ran out of time)",
+    "number_scoped_to_owner": "not written yet (issue 14 ran out of time)",
+    "unknown_reference_refused": "not written yet (issue 14 ran out of time)",
+    "malformed_requests_refused": "not written yet (issue 14 ran out of time)",
+    "party_forbidden": "not written yet (issue 14 ran out of time)",
+    "list_filter_and_defaults": "not written yet (issue 14 ran out of time)",
+    "list_pagination_meta": "not written yet (issue 14 ran out of time)",
+    "list_newest_first": "not written yet (issue 14 ran out of time)",
+    "schema:status_code_conformance": "not written yet (issue 14 ran out of time)",
+    "schema:content_type_conformance": "not written yet (issue 14 ran out of time)",
+    "schema:response_headers_conformance": "not written yet (issue 14 ran out of time)",
+    "schema:response_schema_conformance": "not written yet (issue 14 ran out of time)",
+    "schema:positive_data_acceptance": "not written yet (issue 14 ran out of time)",
+    "schema:negative_data_rejection": "not written yet (issue 14 ran out of time)",
+}
+
+
+def test_every_property_is_proven_by_a_variant():
+    """Each property of the kit is listed by a variant, and `assert_caught` makes every listed property
+    fail over its variant (over both upstreams): so each property is proven to catch a fault on its
+    own. The exceptions are named in NO_VARIANT_YET, which must stay exact."""
+    catalogued = set(names())
+    proven = {prop for fault in FAULTS.values() for prop in fault.caught_by}
+    assert proven <= catalogued, f"variants list properties the kit does not have: {proven - catalogued}"
+    assert set(NO_VARIANT_YET) <= catalogued, f"no such property: {set(NO_VARIANT_YET) - catalogued}"
+    gained = sorted(proven & set(NO_VARIANT_YET))
+    assert not gained, f"{gained} now have a variant: take them off NO_VARIANT_YET"
+    unproven = sorted(catalogued - proven - set(NO_VARIANT_YET))
+    assert not unproven, f"no variant proves {unproven}: write one (or name it in NO_VARIANT_YET, with why)"
 
 
 @pytest.mark.parametrize("name", sorted(FAULTS))

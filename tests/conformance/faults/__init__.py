@@ -53,19 +53,31 @@ from tests.conformance.faults.lifecycle import (
     CREATE_READ_ONLY,
     BulkAnswerReversed,
     BulkAppliesGoodItems,
+    BulkDeleteOneByOne,
     BulkNotAtomic,
+    BulkUpdateChecksExistenceOnly,
     DeletedNumberTaken,
     DeleteListed,
+    DiscountCapped,
+    LineBatchPartlyApplied,
+    LineDeleteMoneyStale,
     LineMoneyStale,
+    OwnNumberConflicts,
+    ReadCacheNotInvalidated,
     RefusedUpdateHalfApplied,
     SoftDelete,
     UpdateNumberRace,
+    bulk_truncated,
     changed_moves_to_top,
+    fields_replaced,
+    lines_keep_their_currency,
     no_retry_after,
+    paid_date_marks_paid,
     read_only_key_writes,
     unit_price_as_major_units,
     update_clears_omitted,
     update_ignores_status,
+    update_null_ignored,
 )
 
 FAULTS: dict[str, Fault] = {
@@ -106,9 +118,7 @@ FAULTS: dict[str, Fault] = {
             ("get_returns_created", "state_machine"),
             after=mixes_up_invoices,
         ),
-        Fault(
-            "list-drops-newest", "list", ("list_contains_created", "state_machine"), after=list_drops_newest
-        ),
+        Fault("list-drops-newest", "list", ("list_contains_created",), after=list_drops_newest),
         Fault("no-challenge", "WWW-Authenticate", ("auth_required",), after=no_challenge),
         CheckThenInsert("number-race", "409 under concurrency", ("concurrent_creates_one_number",)),
         SequenceRace("sequence-race", "distinct generated numbers", ("concurrent_creates_distinct_numbers",)),
@@ -132,7 +142,7 @@ FAULTS: dict[str, Fault] = {
         Fault(
             "update-clears-omitted",
             "partial update",
-            ("update_changes_only_what_it_sends", "state_machine"),
+            ("update_changes_only_what_it_sends",),
             before=update_clears_omitted,
         ),
         Fault(
@@ -150,10 +160,8 @@ FAULTS: dict[str, Fault] = {
             "bulk-applies-good-items", "bulk all or nothing", ("bulk_update_all_or_nothing",)
         ),
         BulkAnswerReversed("bulk-answer-reversed", "bulk answer order", ("bulk_update_applies_in_order",)),
-        SoftDelete("delete-still-gettable", "deleted is gone", ("deleted_invoice_is_gone", "state_machine")),
-        DeleteListed(
-            "delete-still-listed", "deleted is unlisted", ("deleted_invoice_is_gone", "state_machine")
-        ),
+        SoftDelete("delete-still-gettable", "deleted is gone", ("deleted_invoice_is_gone",)),
+        DeleteListed("delete-still-listed", "deleted is unlisted", ("deleted_invoice_is_gone",)),
         DeletedNumberTaken("deleted-number-taken", "a deleted number is free", ("deleted_number_is_free",)),
         LineMoneyStale(
             "line-money-stale",
@@ -182,6 +190,69 @@ FAULTS: dict[str, Fault] = {
             after=changed_moves_to_top,
         ),
         Fault("no-retry-after", "429 Retry-After", ("rate_limit_answers_429",), after=no_retry_after),
+        ReadCacheNotInvalidated(
+            "read-cache-not-invalidated",
+            "P54: a get after an update returns the update's answer",
+            ("update_read_after_write",),
+        ),
+        Fault(
+            "update-null-ignored",
+            "P54 / InvoiceUpdateRequest: null clears a nullable field",
+            ("update_null_clears",),
+            before=update_null_ignored,
+        ),
+        Fault(
+            "update-fields-replaced",
+            "P59: invoice_fields merged by key, keys not sent kept",
+            ("update_fields_merged",),
+            after=fields_replaced,
+        ),
+        Fault(
+            "lines-keep-their-currency",
+            "P60: a new currency becomes every line item's",
+            ("update_currency_follows_to_lines",),
+            after=lines_keep_their_currency,
+        ),
+        Fault(
+            "bulk-truncated",
+            "P63 / InvoiceBulkUpdateRequest maxItems: more than 100 items is 422",
+            ("bulk_update_sizes",),
+            before=bulk_truncated,
+        ),
+        BulkUpdateChecksExistenceOnly(
+            "bulk-update-ignores-visibility",
+            "P64: another organization's invoice in a bulk update is 404 for the whole request",
+            ("bulk_update_invisible_is_404",),
+        ),
+        BulkDeleteOneByOne(
+            "bulk-delete-one-by-one",
+            "P62-P64: a bulk delete is all or nothing",
+            ("bulk_delete_all_or_nothing",),
+        ),
+        LineBatchPartlyApplied(
+            "line-batch-partly-applied",
+            "P62 / P68 / P72: a refused line-item batch changes nothing",
+            ("line_item_refusals_change_nothing",),
+        ),
+        DiscountCapped(
+            "discount-capped",
+            "P70: a change making the total negative is 422",
+            ("line_items_total_never_negative",),
+        ),
+        Fault(
+            "paid-date-marks-paid",
+            "P57: status and paid_date imply nothing",
+            ("update_status_and_paid_date_imply_nothing",),
+            before=paid_date_marks_paid,
+        ),
+        OwnNumberConflicts(
+            "own-number-conflicts", "P56: the invoice's own number is no conflict", ("update_number_rules",)
+        ),
+        LineDeleteMoneyStale(
+            "line-delete-money-stale",
+            "P70: money recomputed at once after a line-item delete",
+            ("line_items_money_after_every_change",),
+        ),
         Fault(
             "crashes-on-odd-input",
             "robustness",
