@@ -421,3 +421,232 @@ def crashes_on_odd_input(fault: Fault, request: Request) -> Request | Response:
     if odd:
         return Response(500, {"content-type": "text/plain"}, b"Internal Server Error")
     return request
+
+
+# -- one wrapper per create-and-read property that had none (issue 14) -----------------------------
+
+
+def _names(response: Response, name: str) -> bool:
+    """Whether an error answer's errors[] name the field `name` (as a pointer or a bare name)."""
+    body = response.json
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return any(isinstance(e, dict) and str(e.get("field", "")).lstrip("/") == name for e in errors or [])
+
+
+def _as_status(response: Response, status: int) -> Response:
+    body = response.json
+    if isinstance(body, dict):
+        body["status_code"] = status
+        response.set_json(body)
+    response.status = status
+    return response
+
+
+def party_refusal_as_422(fault: Fault, request: Request, response: Response) -> Response:
+    """A party the owner may not bill is answered as a validation error, 422 instead of 403. Breaks
+    create_invoice's "target_party_uid a party that organization may bill; otherwise 403" (P03)."""
+    if request.is_create and response.status == 403 and _names(response, "target_party_uid"):
+        return _as_status(response, 422)
+    return response
+
+
+REFERENCES = ("document_uid", "invoice_blueprint_uid")
+
+
+class UnknownReferenceDropped(Fault):
+    """A create naming a document or blueprint the owner does not have is made without it (the
+    reference is dropped) instead of refused. Breaks create_invoice's "must exist for the owner
+    organization; otherwise 422" (P03)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        response = await call(self.app, scope, request)
+        sent = request.json
+        refused = [name for name in REFERENCES if response.status == 422 and _names(response, name)]
+        if request.is_create and isinstance(sent, dict) and refused:
+            kept = {k: v for k, v in sent.items() if k not in refused}
+            response = await call(
+                self.app, scope, Request("POST", request.path, "", request.headers, json.dumps(kept).encode())
+            )
+        await respond(send, response)
+
+
+def numbers_unique_across_owners(fault: Fault, request: Request) -> Request | Response:
+    """Supplied numbers are unique across every organization, not per owner: a number another
+    organization used is 409. Breaks create_invoice's "unique within the owner organization" (P19)."""
+    key = _number(request)
+    if key is None:
+        return request
+    owner, number = key
+    first: dict[str, str] = fault.memory.setdefault("owners", {})
+    if first.setdefault(number, owner) != owner:
+        return envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
+    return request
+
+
+def list_oldest_first(fault: Fault, request: Request, response: Response) -> Response:
+    """A page lists its invoices oldest first (`ORDER BY created_at ASC` within the page). Breaks
+    list_invoices's "Items are ordered newest first" (P04)."""
+    if request.is_list:
+
+        def reverse(data: dict[str, Any]) -> None:
+            if isinstance(data.get("items"), list):
+                data["items"] = data["items"][::-1]
+
+        return _rewrite_data(response, reverse)
+    return response
+
+
+def total_pages_floored(fault: Fault, request: Request, response: Response) -> Response:
+    """total_pages is total_items // per_page (floor), one short when the last page is partial.
+    Breaks list_invoices's total_pages = ceil(total_items / per_page) (P10)."""
+    if request.is_list:
+
+        def floor(data: dict[str, Any]) -> None:
+            meta = data.get("_meta")
+            if isinstance(meta, dict) and isinstance(meta.get("total_items"), int) and meta.get("per_page"):
+                meta["total_pages"] = meta["total_items"] // meta["per_page"]
+
+        return _rewrite_data(response, floor)
+    return response
+
+
+LIST_PARAMETERS = {
+    p["name"]: p["schema"]
+    for p in load_spec()["paths"]["/api/invoices"]["get"].get("parameters", [])
+    if "schema" in p
+}
+OWN_PER_PAGE_DEFAULT = 25
+
+
+class OwnPageSizeDefault(Fault):
+    """Without per_page the list uses the server's own page size (25), not the spec's default. Breaks
+    list_invoices's per_page default (P21)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        query = dict(parse_qsl(request.query))
+        if request.is_list and "per_page" not in query:
+            query["per_page"] = str(OWN_PER_PAGE_DEFAULT)
+            scope = dict(scope, query_string=urlencode(query).encode())
+        await respond(send, await call(self.app, scope, request))
+
+
+def has_comments_always(fault: Fault, request: Request, response: Response) -> Response:
+    """has_comments is true whenever the invoice has a comments list (`comments is not None`), even an
+    empty one. Breaks #/components/schemas/Invoice ("has_comments equals comments being non-empty";
+    a new invoice has no comments)."""
+    if request.is_create or request.is_get:
+        return _rewrite_data(
+            response, lambda data: data.update(has_comments=isinstance(data.get("comments"), list))
+        )
+    return response
+
+
+def _days_until(text: Any) -> int:
+    try:
+        instant = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if instant.tzinfo is None:
+        return 0
+    return (instant - datetime.now(instant.tzinfo)).days
+
+
+def days_not_clamped(fault: Fault, request: Request, response: Response) -> Response:
+    """age and overdue_days are the signed day difference, negative before issue_date / due_date (no
+    max(0, ...)). Breaks #/components/schemas/Invoice age / overdue_days (0 before the date, P31)."""
+    if request.is_create or request.is_get:
+
+        def signed(data: dict[str, Any]) -> None:
+            for name, date in (("age", "issue_date"), ("overdue_days", "due_date")):
+                ahead = _days_until(data.get(date)) if data.get(date) else 0
+                if ahead > 0 and data.get(name) == 0:
+                    data[name] = -ahead
+
+        return _rewrite_data(response, signed)
+    return response
+
+
+def errors_as_text_plain(fault: Fault, request: Request, response: Response) -> Response:
+    """Error answers are sent as text/plain (the body is still the JSON envelope). Breaks every
+    operation's documented application/json error responses."""
+    if 400 <= response.status < 500:
+        response.headers["content-type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def list_query_error_as_400(fault: Fault, request: Request, response: Response) -> Response:
+    """A list with a bad query parameter is 400 instead of 422: a status list_invoices does not
+    document (#/components/responses/InvalidQuery is 422)."""
+    if request.is_list and response.status == 422:
+        return _as_status(response, 400)
+    return response
+
+
+def total_as_string(fault: Fault, request: Request, response: Response) -> Response:
+    """`total` is serialized as a decimal string ("12.34"), not a number. Breaks
+    #/components/schemas/Invoice total (type: number)."""
+    if request.is_create or request.is_get:
+
+        def stringify(data: dict[str, Any]) -> None:
+            if isinstance(data.get("total"), int | float):
+                data["total"] = f"{data['total']:.2f}"
+
+        return _rewrite_data(response, stringify)
+    return response
+
+
+def page_past_end_refused(fault: Fault, request: Request, response: Response) -> Response:
+    """A page past the last one is 422 instead of an empty page. Breaks list_invoices's "a page past
+    the end is empty" (P10): a schema-valid page must be accepted."""
+    page = dict(parse_qsl(request.query)).get("page", "1")
+    data = response.data
+    meta = data.get("_meta") if isinstance(data, dict) else None
+    past = isinstance(meta, dict) and page.isdigit() and int(page) > max(1, int(meta.get("total_pages") or 0))
+    if request.is_list and response.status == 200 and past:
+        return envelope_with(422, "page: past the last page.", "page", "maximum")
+    return response
+
+
+def _clamped(name: str, value: str) -> str:
+    schema = LIST_PARAMETERS.get(name, {})
+    default = str(schema.get("default", 1))
+    if not value.lstrip("-").isdigit():
+        return default
+    low, high = schema.get("minimum", 1), schema.get("maximum", 10**6)
+    return str(min(max(int(value), low), high))
+
+
+class PagingClamped(Fault):
+    """page and per_page outside their bounds, or not integers, are clamped to the bounds (or the
+    default) instead of refused. Breaks list_invoices's parameter schemas (minimum, maximum, integer:
+    422, #/components/responses/InvalidQuery)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        request = await _read(scope, receive)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        if request.is_list:
+            query = parse_qsl(request.query, keep_blank_values=True)
+            fixed = [(k, _clamped(k, v) if k in ("page", "per_page") else v) for k, v in query]
+            scope = dict(scope, query_string=urlencode(fixed).encode())
+        await respond(send, await call(self.app, scope, request))
+
+
+def content_type_ignored(fault: Fault, request: Request) -> Request | Response:
+    """The create parses its body as JSON whatever the Content-Type says (text/plain included). Breaks
+    create_invoice's "a content type other than application/json is 415" (P06)."""
+    if request.is_create and request.headers.get("content-type", "").startswith("text/"):
+        request.headers["content-type"] = "application/json"
+    return request
