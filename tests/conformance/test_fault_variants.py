@@ -1,8 +1,10 @@
 """The kit fails against deliberately faulty servers, and its report names the broken property.
 
-Each variant (tests/conformance/faults.py) is a correct server with one rule broken, over two
+Each variant (tests/conformance/faults/) is a correct server with one rule broken, over two
 upstreams: the mock and the independent second server. Each run goes through the same runner
 the CLI uses, with a fixed seed and few examples: a rule the kit checks must be caught without luck.
+Every property a variant lists must fail over it, and every property of the kit is listed by some
+variant: so no property is in the kit without a fault it is proven to catch.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ serves every variant from one process under its own path prefix (`/<variant>/api
 the kit can be pointed at `http://host:port/<variant>` and must find the fault. `FAULTS` says, for
 each variant, which rule it breaks and which property must name it.
 
+The package: `base` (the buffered request and answer, `Fault`, the helpers a wrapper uses to send
+requests of its own), `create_read` (the wrappers of the create-and-read contract), `lifecycle`
+(update, bulk update, bulk delete, line items, scopes), and here the table of every variant.
+
 Run by hand: `python -m uvicorn tests.conformance.faults:build_app --factory --port 8081`.
 """
 
