@@ -197,7 +197,7 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-@prop("age_and_overdue_days", kind="create", rows=("P31",))
+@prop("age_and_overdue_days", kind="create", rows=("P31", "P38"))
 def age_and_overdue_days(ctx: Context) -> None:
     """age and overdue_days count whole days since issue_date / due_date (a day of slack for clocks).
 

@@ -101,118 +101,211 @@ from tests.conformance.faults.lifecycle import (
 FAULTS: dict[str, Fault] = {
     fault.name: fault
     for fault in (
-        Fault("default-not-applied", "defaults", ("defaults_applied",), after=default_not_applied),
-        Fault("date-not-echoed", "echo", ("supplied_fields_echoed",), after=date_not_echoed),
         Fault(
-            "number-reused", "generated numbers", ("invoice_number_generated",), after=generated_number_reused
+            "default-not-applied",
+            "InvoiceCreateRequest currency default",
+            ("defaults_applied",),
+            after=default_not_applied,
         ),
-        DuplicateAccepting("duplicate-accepted", "409 duplicate", ("duplicate_number_refused",)),
-        Fault("fields-as-map", "invoice_fields list", ("invoice_fields_as_list",), after=fields_as_map),
-        Fault("parties-swapped", "parties", ("parties_by_invoice_type",), after=parties_swapped),
-        Fault("discount-ignored", "money", ("money_identities",), after=discount_ignored),
-        Fault("status-code-400", "envelope", ("envelope_consistent",), after=error_status_code_400),
+        Fault(
+            "date-not-echoed",
+            "create_invoice / P23: a supplied date echoed as the same instant",
+            ("supplied_fields_echoed",),
+            after=date_not_echoed,
+        ),
+        Fault(
+            "number-reused",
+            "P19: generated numbers unique per owner",
+            ("invoice_number_generated",),
+            after=generated_number_reused,
+        ),
+        DuplicateAccepting(
+            "duplicate-accepted", "P18 / create_invoice: a used number is 409", ("duplicate_number_refused",)
+        ),
+        Fault(
+            "fields-as-map",
+            "Invoice.invoice_fields: a list of {key, value}",
+            ("invoice_fields_as_list",),
+            after=fields_as_map,
+        ),
+        Fault(
+            "parties-swapped",
+            "InvoiceParties: payable invoices are billed by the target party",
+            ("parties_by_invoice_type",),
+            after=parties_swapped,
+        ),
+        Fault(
+            "discount-ignored",
+            "Invoice money identities: the discount is subtracted",
+            ("money_identities",),
+            after=discount_ignored,
+        ),
+        Fault(
+            "status-code-400",
+            "P11 / ErrorEnvelope: status_code is the HTTP status",
+            ("envelope_consistent",),
+            after=error_status_code_400,
+        ),
         Fault(
             "problem-json",
-            "error envelope",
+            "ErrorEnvelope: errors are the JSON envelope, not problem+json",
             ("envelope_consistent", "field_errors_named"),
             after=problem_json,
         ),
-        Fault("auth-skipped", "401", ("auth_required", "schema:ignored_auth"), before=auth_skipped),
-        Fault("owner-not-checked", "403 owner", ("owner_forbidden",), before=owner_not_checked),
-        Fault("crash-on-due-date", "5xx", ("schema:not_a_server_error",), before=crashes_on_due_date),
         Fault(
-            "forgets-invoices", "read back", ("get_returns_created", "state_machine"), after=forgets_invoices
+            "auth-skipped",
+            "bearerAuth: a missing or unknown token is 401",
+            ("auth_required", "schema:ignored_auth"),
+            before=auth_skipped,
+        ),
+        Fault(
+            "owner-not-checked",
+            "P03 / create_invoice: owner_uid not the user's is 403",
+            ("owner_forbidden",),
+            before=owner_not_checked,
+        ),
+        Fault(
+            "crash-on-due-date",
+            "never 5xx for a schema-valid request",
+            ("schema:not_a_server_error",),
+            before=crashes_on_due_date,
+        ),
+        Fault(
+            "forgets-invoices",
+            "get_invoice: an invoice just created is read back",
+            ("get_returns_created", "state_machine"),
+            after=forgets_invoices,
         ),
         Fault(
             "leaks-invoices",
-            "visibility",
+            "get_invoice: another organization's invoice is 404",
             ("invisible_to_other_org",),
             before=leaks_invoices,
             after=remember_creators,
         ),
         Fault(
             "mixes-up-invoices",
-            "read back",
+            "get_invoice: an invoice is read back as created",
             ("get_returns_created", "state_machine"),
             after=mixes_up_invoices,
         ),
-        Fault("list-drops-newest", "list", ("list_contains_created",), after=list_drops_newest),
+        Fault(
+            "list-drops-newest",
+            "list_invoices: a created invoice is listed",
+            ("list_contains_created",),
+            after=list_drops_newest,
+        ),
         Fault(
             "no-challenge",
-            "WWW-Authenticate",
+            "P08 / Unauthorized: 401 carries WWW-Authenticate",
             ("auth_required", "schema:response_headers_conformance"),
             after=no_challenge,
         ),
-        CheckThenInsert("number-race", "409 under concurrency", ("concurrent_creates_one_number",)),
-        SequenceRace("sequence-race", "distinct generated numbers", ("concurrent_creates_distinct_numbers",)),
+        CheckThenInsert(
+            "number-race",
+            "P33: concurrent creates of one number, one 200",
+            ("concurrent_creates_one_number",),
+        ),
+        SequenceRace(
+            "sequence-race",
+            "P33 / P19: concurrent generated numbers distinct",
+            ("concurrent_creates_distinct_numbers",),
+        ),
         Fault(
             "numbers-case-insensitive",
-            "exact numbers",
+            "P18: numbers compared exactly",
             ("numbers_compared_exactly",),
             before=numbers_case_insensitive,
         ),
-        Fault("small-body-limit", "1 MiB limit", ("large_body_accepted",), before=small_body_limit),
+        Fault(
+            "small-body-limit",
+            "P34: a body up to 1 MiB is accepted",
+            ("large_body_accepted",),
+            before=small_body_limit,
+        ),
         Fault(
             "unknown-fields-ignored",
-            "422 unknown fields",
+            "P17: an unknown field is 422",
             ("unknown_fields_refused",),
             before=unknown_fields_ignored,
         ),
-        PageOverlap("page-overlap", "paging", ("pages_disjoint_and_complete",)),
+        PageOverlap(
+            "page-overlap", "P04 / P10: pages disjoint and complete", ("pages_disjoint_and_complete",)
+        ),
         DefaultFilterMiscounted(
-            "default-filter-miscounted", "default filter", ("list_default_filter_is_explicit",)
+            "default-filter-miscounted",
+            "P20: no invoice_type is invoice_type=ACCOUNTS_RECEIVABLE",
+            ("list_default_filter_is_explicit",),
         ),
         Fault(
             "update-clears-omitted",
-            "partial update",
+            "P54: an omitted field is unchanged",
             ("update_changes_only_what_it_sends",),
             before=update_clears_omitted,
         ),
         Fault(
             "update-ignores-status",
-            "update echo",
+            "P57 / P30: status stored as sent",
             ("update_changes_only_what_it_sends", "update_status_and_paid_date_imply_nothing"),
             before=update_ignores_status,
         ),
         RefusedUpdateHalfApplied(
             "refused-update-half-applied",
-            "a refused update changes nothing",
+            "P55 / P56: a refused update changes nothing",
             ("refused_update_changes_nothing", "update_number_rules"),
         ),
         BulkAppliesGoodItems(
-            "bulk-applies-good-items", "bulk all or nothing", ("bulk_update_all_or_nothing",)
+            "bulk-applies-good-items", "P62: a bulk update is all or nothing", ("bulk_update_all_or_nothing",)
         ),
-        BulkAnswerReversed("bulk-answer-reversed", "bulk answer order", ("bulk_update_applies_in_order",)),
-        SoftDelete("delete-still-gettable", "deleted is gone", ("deleted_invoice_is_gone",)),
-        DeleteListed("delete-still-listed", "deleted is unlisted", ("deleted_invoice_is_gone",)),
-        DeletedNumberTaken("deleted-number-taken", "a deleted number is free", ("deleted_number_is_free",)),
+        BulkAnswerReversed(
+            "bulk-answer-reversed", "P65: the bulk answer in request order", ("bulk_update_applies_in_order",)
+        ),
+        SoftDelete("delete-still-gettable", "P66: a deleted invoice is 404", ("deleted_invoice_is_gone",)),
+        DeleteListed(
+            "delete-still-listed", "P66: a deleted invoice is absent from lists", ("deleted_invoice_is_gone",)
+        ),
+        DeletedNumberTaken(
+            "deleted-number-taken", "P67: a deleted invoice's number is free", ("deleted_number_is_free",)
+        ),
         LineMoneyStale(
             "line-money-stale",
-            "money recomputed",
+            "P70: money recomputed after a line-item change",
             ("line_items_priced_from_products", "line_items_money_after_every_change", "state_machine"),
         ),
         Fault(
             "unit-price-major-units",
-            "unit_price in cents",
+            "P69: unit_price in requests is cents",
             ("line_items_priced_from_products", "line_items_money_after_every_change"),
             before=unit_price_as_major_units,
         ),
         Fault(
-            "read-only-key-writes", "key scopes", ("read_only_key_cannot_write",), before=read_only_key_writes
+            "read-only-key-writes",
+            "P74: a read-only key cannot write",
+            ("read_only_key_cannot_write",),
+            before=read_only_key_writes,
         ),
         UpdateNumberRace(
-            "update-number-race", "409 on concurrent updates", ("concurrent_updates_one_number",)
+            "update-number-race",
+            "P75: concurrent updates of one number, one 200",
+            ("concurrent_updates_one_number",),
         ),
         BulkNotAtomic(
-            "bulk-not-atomic", "serializable bulk requests", ("concurrent_bulk_requests_serializable",)
+            "bulk-not-atomic",
+            "P75: concurrent bulk requests serializable",
+            ("concurrent_bulk_requests_serializable",),
         ),
         Fault(
             "changed-moves-to-top",
-            "list order",
+            "P76: a change does not move an invoice in the list",
             ("list_order_kept_after_changes",),
             after=changed_moves_to_top,
         ),
-        Fault("no-retry-after", "429 Retry-After", ("rate_limit_answers_429",), after=no_retry_after),
+        Fault(
+            "no-retry-after",
+            "P22: 429 carries Retry-After",
+            ("rate_limit_answers_429",),
+            after=no_retry_after,
+        ),
         ReadCacheNotInvalidated(
             "read-cache-not-invalidated",
             "P54: a get after an update returns the update's answer",
@@ -296,7 +389,7 @@ FAULTS: dict[str, Fault] = {
         Fault("list-oldest-first", "P04: newest first", ("list_newest_first",), after=list_oldest_first),
         Fault(
             "total-pages-floored",
-            "P10: total_pages = ceil(total_items / per_page)",
+            "list_invoices: total_pages = ceil(total_items / per_page)",
             ("list_pagination_meta",),
             after=total_pages_floored,
         ),
@@ -311,7 +404,7 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "days-not-clamped",
-            "P31 / Invoice.age, overdue_days: 0 before the date",
+            "P38 / Invoice.age, overdue_days: 0 for a date in the future",
             ("age_and_overdue_days",),
             after=days_not_clamped,
         ),
@@ -329,7 +422,7 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "total-as-string",
-            "Invoice.total is a number",
+            "P39 / Invoice.total: a JSON number",
             ("schema:response_schema_conformance",),
             after=total_as_string,
         ),
@@ -346,13 +439,13 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "content-type-ignored",
-            "P06 / create_invoice: another content type is 415",
+            "create_invoice / P03: a content type other than application/json is 415",
             ("malformed_requests_refused",),
             before=content_type_ignored,
         ),
         Fault(
             "crashes-on-odd-input",
-            "robustness",
+            "never 5xx for odd input (P28, P29, P32, P35)",
             ("robust_query_strings", "robust_header_values", "robust_json_bodies", "robust_unknown_methods"),
             before=crashes_on_odd_input,
         ),

@@ -563,7 +563,7 @@ def _days_until(text: Any) -> int:
 
 def days_not_clamped(fault: Fault, request: Request, response: Response) -> Response:
     """age and overdue_days are the signed day difference, negative before issue_date / due_date (no
-    max(0, ...)). Breaks #/components/schemas/Invoice age / overdue_days (0 before the date, P31)."""
+    max(0, ...)). Breaks #/components/schemas/Invoice age / overdue_days (0 for a date in the future, P38)."""
     if request.is_create or request.is_get:
 
         def signed(data: dict[str, Any]) -> None:
@@ -594,7 +594,7 @@ def list_query_error_as_400(fault: Fault, request: Request, response: Response) 
 
 def total_as_string(fault: Fault, request: Request, response: Response) -> Response:
     """`total` is serialized as a decimal string ("12.34"), not a number. Breaks
-    #/components/schemas/Invoice total (type: number)."""
+    #/components/schemas/Invoice total (type: number) and P39."""
     if request.is_create or request.is_get:
 
         def stringify(data: dict[str, Any]) -> None:
@@ -646,7 +646,7 @@ class PagingClamped(Fault):
 
 def content_type_ignored(fault: Fault, request: Request) -> Request | Response:
     """The create parses its body as JSON whatever the Content-Type says (text/plain included). Breaks
-    create_invoice's "a content type other than application/json is 415" (P06)."""
+    create_invoice's "a content type other than application/json is 415" (P03)."""
     if request.is_create and request.headers.get("content-type", "").startswith("text/"):
         request.headers["content-type"] = "application/json"
     return request
