@@ -168,6 +168,13 @@ def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]
     profile = ctx.profile
     combos = profile.combinations()
     tokens = list(profile.tokens)
+    # One negative case in len(tokens) + 1 carries a token no one has, so the run meets 401s: the
+    # only answers that document a header (WWW-Authenticate, #/components/responses/Unauthorized).
+    # Without them `response_headers_conformance` judged no header at all and could not fail (issue
+    # 14: a 401 without WWW-Authenticate passed it); a 401 is a documented refusal of negative data.
+    unknown = next(
+        f"ck-unknown-{n}" for n in range(len(tokens) + 1) if f"ck-unknown-{n}" not in profile.all_tokens
+    )
 
     def authorize(case: Any, token: str) -> Any:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
@@ -211,7 +218,7 @@ def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]
     def negative(case: Any) -> st.SearchStrategy[Any]:
         if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
             return st.just(case)
-        return st.sampled_from(tokens).map(lambda token: authorize(case, token))
+        return st.sampled_from([*tokens, unknown]).map(lambda token: authorize(case, token))
 
     steer = positive if mode == GenerationMode.POSITIVE else negative
 

@@ -28,7 +28,7 @@ def mock_url(server_logs: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def faulty_url(server_logs: Path) -> Iterator[str]:
-    """Every variant of tests/conformance/faults.py over the mock, under `<url>/<variant>`."""
+    """Every variant of tests/conformance/faults/ over the mock, under `<url>/<variant>`."""
     factory = "tests.conformance.faults:build_app"
     with ServerProcess.factory(server_logs, factory, probe="/clean/api/invoices") as server:
         yield server.base_url
@@ -51,7 +51,7 @@ def second_create_read_url(server_logs: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def faulty_second_url(server_logs: Path) -> Iterator[str]:
-    """Every variant of tests/conformance/faults.py over the second server, under `<url>/<variant>`."""
+    """Every variant of tests/conformance/faults/ over the second server, under `<url>/<variant>`."""
     factory = "tests.conformance.faults:build_app_over_second_server"
     with ServerProcess.factory(server_logs, factory, probe="/clean/api/invoices", http="h11") as server:
         yield server.base_url
