@@ -170,8 +170,8 @@ def _steering(ctx: Context, mode: GenerationMode, readable: list[tuple[str, str]
     tokens = list(profile.tokens)
     # One negative case in len(tokens) + 1 carries a token no one has, so the run meets 401s: the
     # only answers that document a header (WWW-Authenticate, #/components/responses/Unauthorized).
-    # Without them `response_headers_conformance` judged no header at all and could not fail (issue
-    # 14: a 401 without WWW-Authenticate passed it); a 401 is a documented refusal of negative data.
+    # Without them `response_headers_conformance` judged no header at all and could not fail (a 401
+    # without WWW-Authenticate passed it); a 401 is a documented refusal of negative data.
     unknown = next(
         f"ck-unknown-{n}" for n in range(len(tokens) + 1) if f"ck-unknown-{n}" not in profile.all_tokens
     )

@@ -211,7 +211,7 @@ def age_and_overdue_days(ctx: Context) -> None:
 
     # Explicit: dates a month ahead (both counts must be 0, not negative) and a month and a half ago.
     # Random dates alone may all fall in the past, or within the day of slack, under some seeds
-    # (issue 14: a server answering negative days before the dates passed seed 4030616404).
+    # (a server answering negative days before the dates passed seed 4030616404).
     ahead = (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ago = (now - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
     first = gen.CreatePlan(combinations(ctx)[0])

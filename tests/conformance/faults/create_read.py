@@ -423,7 +423,7 @@ def crashes_on_odd_input(fault: Fault, request: Request) -> Request | Response:
     return request
 
 
-# -- one wrapper per create-and-read property that had none (issue 14) -----------------------------
+# -- one wrapper per create-and-read property that had none ----------------------------------------
 
 
 def _names(response: Response, name: str) -> bool:

@@ -350,7 +350,7 @@ def lifecycle_absent(fault: Fault, request: Request) -> Request | Response:
 CREATE_READ_ONLY = Fault("create-read-only", "nothing (the lifecycle is absent)", (), before=lifecycle_absent)
 
 
-# -- one wrapper per lifecycle property that had none (issue 14) -----------------------------------
+# -- one wrapper per lifecycle property that had none ----------------------------------------------
 
 
 def _invoices_in(data: Any) -> list[dict[str, Any]]:
