@@ -17,6 +17,7 @@ from conformance.properties import (  # noqa: F401 - importing registers the pro
     fields,
     limits,
     line_items,
+    line_limits,
     listing,
     machine,
     money,

@@ -75,7 +75,7 @@ def recomputed(
     return invoice
 
 
-def _answer_lines(exchange: Exchange, single: bool, count: int, what: str) -> list[dict[str, Any]]:
+def answer_lines(exchange: Exchange, single: bool, count: int, what: str) -> list[dict[str, Any]]:
     """P71: one LineItem for a single object, an array of `count` in request order for an array."""
     data = data_of(exchange, what)
     if single:
@@ -141,7 +141,7 @@ def line_items_priced_from_products(ctx: Context) -> None:
             expect.error(exchange, 422, "line items that would make the total negative")
             unchanged(ctx, combo.token, before, "line items that would make the total negative", exchange)
             return
-        answer = _answer_lines(exchange, single, len(lines), "a line-item create")
+        answer = answer_lines(exchange, single, len(lines), "a line-item create")
         if message_of(exchange) != message:
             raise Violation(
                 f"a line-item create must say {message!r}; said {message_of(exchange)!r}", exchange
@@ -200,11 +200,11 @@ def line_items_money_after_every_change(ctx: Context) -> None:
         combo, lines, edits, single = case
         before = fresh(ctx, combo)
         created = ctx.client.create_lines(combo.token, before["uid"], lines)
-        made = _answer_lines(created, False, len(lines), "a line-item create")
+        made = answer_lines(created, False, len(lines), "a line-item create")
         invoice = recomputed(ctx, combo.token, before, "a line-item create", created)
         changes = [{"uid": line["uid"], **edit} for line, edit in zip(made, edits, strict=False)]
         updated = ctx.client.update_lines(combo.token, before["uid"], changes[0] if single else changes)
-        answer = _answer_lines(updated, single, len(changes), "a line-item update")
+        answer = answer_lines(updated, single, len(changes), "a line-item update")
         if message_of(updated) != message:
             raise Violation(f"a line-item update must say {message!r}; said {message_of(updated)!r}", updated)
         for old, change, got in zip(made, changes, answer, strict=False):
@@ -278,7 +278,7 @@ def line_item_refusals_change_nothing(ctx: Context) -> None:
         base = next((p for p in catalog if _adds(ctx, p)), catalog[0])
         good = {"context_type": base.context_type, "sku": base.sku, "quantity": 1, "unit_price": 1000}
         invoice = fresh(ctx, combo)
-        made = _answer_lines(
+        made = answer_lines(
             ctx.client.create_lines(combo.token, invoice["uid"], [good]), False, 1, "a line-item create"
         )
         before = read(ctx, combo.token, invoice["uid"], "get")[1]
@@ -368,7 +368,7 @@ def line_items_total_never_negative(ctx: Context) -> None:
                     "unit_price": price // 2,
                 }
             )
-        made = _answer_lines(
+        made = answer_lines(
             ctx.client.create_lines(combo.token, invoice["uid"], lines),
             False,
             len(lines),
