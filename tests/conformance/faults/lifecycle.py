@@ -12,7 +12,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from contract.facts import default_facts
-from contract.spec import load_spec, request_body_schema
+from contract.spec import component_schema, load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
     Request,
@@ -682,3 +682,70 @@ class LineDeleteMoneyStale(Fault):
         if request.is_get and not request.is_lines and uid in stale:
             response = _rewrite_data(response, lambda data: data.update(stale[uid]))
         await respond(send, response)
+
+
+# -- line-item limits (P73) and batch sizes (P63) -------------------------------------------------
+
+CENTS_FIELDS = tuple(name for name in MONEY_FIELDS if name.endswith("_cents"))
+QUANTITY_MAXIMUM = component_schema(load_spec(), "LineItemQuantity")["maximum"]
+UNIT_PRICE_MAXIMUM = component_schema(load_spec(), "LineItemUnitPrice")["maximum"]
+LINE_BATCH_MAX_ITEMS = int(request_body_schema(load_spec(), "delete_line_items")["maxItems"])
+
+
+def cents_through_double(fault: Fault, request: Request, response: Response) -> Response:
+    """The invoice's cents are summed as doubles (a JavaScript-style number): past 2**53 cents an odd
+    cent is lost, 10**16 + 1 becomes 10**16. Breaks P73: amounts stay exact integers of cents."""
+    if not request.is_get or request.is_lines or response.status != 200:
+        return response
+    return _rewrite_data(
+        response,
+        lambda data: data.update(
+            {name: int(float(data[name])) for name in CENTS_FIELDS if isinstance(data.get(name), int)}
+        ),
+    )
+
+
+def _lines_of(request: Request) -> list[tuple[int | None, dict[str, Any]]]:
+    """(index in the array, or None for a single object; item) of a line-item create or update."""
+    sent = request.json
+    if not request.is_lines or request.method not in ("POST", "PUT"):
+        return []
+    if isinstance(sent, dict):
+        return [(None, sent)]
+    if isinstance(sent, list):
+        return [(i, item) for i, item in enumerate(sent) if isinstance(item, dict)]
+    return []
+
+
+def quantity_maximum_exclusive(fault: Fault, request: Request) -> Request | Response:
+    """The quantity's maximum is checked as exclusive (`quantity < 1000000`): the largest quantity is
+    422. Breaks P73: quantity 0-1000000, both bounds accepted."""
+    for index, item in _lines_of(request):
+        quantity = item.get("quantity")
+        if isinstance(quantity, int | float) and quantity >= QUANTITY_MAXIMUM:
+            where = "/quantity" if index is None else f"/{index}/quantity"
+            message = f"quantity: must be less than {QUANTITY_MAXIMUM}."
+            return envelope_with(422, message, where, "maximum")
+    return request
+
+
+def unit_price_clamped(fault: Fault, request: Request) -> Request | Response:
+    """A unit_price above the maximum is lowered to it and accepted instead of refused. Breaks P73:
+    unit_price 0-1000000000 cents, beyond is 422."""
+    items = _lines_of(request)
+    if any(isinstance(i.get("unit_price"), int) and i["unit_price"] > UNIT_PRICE_MAXIMUM for _, i in items):
+        clamped = [
+            {**i, "unit_price": min(i["unit_price"], UNIT_PRICE_MAXIMUM)} if "unit_price" in i else i
+            for _, i in items
+        ]
+        request.body = json.dumps(clamped[0] if items[0][0] is None else clamped).encode()
+    return request
+
+
+def line_batch_truncated(fault: Fault, request: Request) -> Request | Response:
+    """A line-item create, update or delete longer than the maximum is cut to its first maxItems
+    items instead of refused. Breaks P63: more than 100 items is 422, and nothing changes."""
+    sent = request.json
+    if request.is_lines and isinstance(sent, list) and len(sent) > LINE_BATCH_MAX_ITEMS:
+        request.body = json.dumps(sent[:LINE_BATCH_MAX_ITEMS]).encode()
+    return request
