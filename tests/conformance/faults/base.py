@@ -107,27 +107,21 @@ class Fault:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.app is not None
-        if scope["type"] != "http":
+        request = await _read(scope, receive)
+        if request is None:
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request = Request(
-            scope["method"], scope["path"], scope.get("query_string", b"").decode(), headers, b"".join(chunks)
-        )
+        await respond(send, await self.exchange(scope, request))
+
+    async def exchange(self, scope: Scope, request: Request) -> Response:
+        """The answer to one buffered request: `before`, the upstream, then `after`. A fault that
+        must remember, retry or send requests of its own overrides this, not the ASGI plumbing."""
+        assert self.app is not None
         outcome = self.before(self, request) if self.before else request
         if isinstance(outcome, Response):
-            response = outcome
-        else:
-            response = await call(self.app, scope, outcome)
-            if self.after:
-                response = self.after(self, outcome, response)
-        await respond(send, response)
+            return outcome
+        response = await call(self.app, scope, outcome)
+        return self.after(self, outcome, response) if self.after else response
 
 
 async def call(app: ASGIApp, scope: Scope, request: Request) -> Response:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from contract.facts import default_facts
 from contract.spec import load_spec, request_body_schema
@@ -17,12 +17,10 @@ from tests.conformance.faults.base import (
     Fault,
     Request,
     Response,
-    _read,
     _rewrite_data,
     call,
     envelope,
     envelope_with,
-    respond,
 )
 
 # -- the faults, one per rule family ---------------------------------------------------------------
@@ -62,28 +60,17 @@ def generated_number_reused(fault: Fault, request: Request, response: Response) 
 class DuplicateAccepting(Fault):
     """A 409 duplicate is turned into a success: the invoice is made, showing the requested number."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request = Request("POST", scope["path"], "", headers, b"".join(chunks))
         response = await call(self.app, scope, request)
         sent = request.json
-        if response.status == 409 and isinstance(sent, dict):
+        if request.method == "POST" and response.status == 409 and isinstance(sent, dict):
             number = sent.pop("invoice_number")
-            retry = Request("POST", scope["path"], "", headers, json.dumps(sent).encode())
+            retry = Request("POST", request.path, "", request.headers, json.dumps(sent).encode())
             response = _rewrite_data(
                 await call(self.app, scope, retry), lambda d: d.update(invoice_number=number)
             )
-        await respond(send, response)
+        return response
 
 
 def fields_as_map(fault: Fault, request: Request, response: Response) -> Response:
@@ -253,12 +240,8 @@ class CheckThenInsert(Fault):
     checked before the first insert all succeed (the upstream's 409 is hidden by creating the
     invoice without the number and showing the requested one)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         key = _number(request)
         taken: set[tuple[str, str]] = self.memory.setdefault("taken", set())
         free = key is not None and key not in taken
@@ -277,19 +260,15 @@ class CheckThenInsert(Fault):
             )
         if key is not None and response.status == 200:
             taken.add(key)
-        await respond(send, response)
+        return response
 
 
 class SequenceRace(Fault):
     """Generated numbers read the sequence, pause, then write it: concurrent creates without a number
     get the same number (shown consistently on create, get and list)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         sent = request.json if isinstance(request.json, dict) else None
         generated = (
             request.is_create and sent is not None and not str(sent.get("invoice_number") or "").strip()
@@ -303,7 +282,7 @@ class SequenceRace(Fault):
         response = await call(self.app, scope, request)
         if generated and response.status == 200 and isinstance(response.data, dict):
             numbers[response.data["uid"]] = number
-        await respond(send, _renumber(response, numbers))
+        return _renumber(response, numbers)
 
 
 def _renumber(response: Response, numbers: dict[str, str]) -> Response:
@@ -354,12 +333,8 @@ class PageOverlap(Fault):
     """Pages after the first start one item early: each repeats the previous page's last item and
     the last item of the page is skipped."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         query = dict(parse_qsl(request.query))
         page = int(query["page"]) if query.get("page", "").isdigit() else 1
@@ -378,18 +353,14 @@ class PageOverlap(Fault):
                     ]
 
                 response = _rewrite_data(response, overlap)
-        await respond(send, response)
+        return response
 
 
 class DefaultFilterMiscounted(Fault):
     """Without invoice_type the list's items are right but _meta counts every type's invoices."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         query = dict(parse_qsl(request.query))
         if request.is_list and "invoice_type" not in query and response.status == 200:
@@ -404,7 +375,7 @@ class DefaultFilterMiscounted(Fault):
                 meta["total_pages"] = -(-meta["total_items"] // max(1, meta.get("per_page", 1)))
 
             response = _rewrite_data(response, miscount)
-        await respond(send, response)
+        return response
 
 
 def crashes_on_odd_input(fault: Fault, request: Request) -> Request | Response:
@@ -458,12 +429,8 @@ class UnknownReferenceDropped(Fault):
     reference is dropped) instead of refused. Breaks create_invoice's "must exist for the owner
     organization; otherwise 422" (P03)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         sent = request.json
         refused = [name for name in REFERENCES if response.status == 422 and _names(response, name)]
@@ -472,7 +439,7 @@ class UnknownReferenceDropped(Fault):
             response = await call(
                 self.app, scope, Request("POST", request.path, "", request.headers, json.dumps(kept).encode())
             )
-        await respond(send, response)
+        return response
 
 
 def numbers_unique_across_owners(fault: Fault, request: Request) -> Request | Response:
@@ -527,17 +494,13 @@ class OwnPageSizeDefault(Fault):
     """Without per_page the list uses the server's own page size (25), not the spec's default. Breaks
     list_invoices's per_page default (P21)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         query = dict(parse_qsl(request.query))
         if request.is_list and "per_page" not in query:
             query["per_page"] = str(OWN_PER_PAGE_DEFAULT)
             scope = dict(scope, query_string=urlencode(query).encode())
-        await respond(send, await call(self.app, scope, request))
+        return await call(self.app, scope, request)
 
 
 def has_comments_always(fault: Fault, request: Request, response: Response) -> Response:
@@ -631,17 +594,13 @@ class PagingClamped(Fault):
     default) instead of refused. Breaks list_invoices's parameter schemas (minimum, maximum, integer:
     422, #/components/responses/InvalidQuery)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         if request.is_list:
             query = parse_qsl(request.query, keep_blank_values=True)
             fixed = [(k, _clamped(k, v) if k in ("page", "per_page") else v) for k, v in query]
             scope = dict(scope, query_string=urlencode(fixed).encode())
-        await respond(send, await call(self.app, scope, request))
+        return await call(self.app, scope, request)
 
 
 def content_type_ignored(fault: Fault, request: Request) -> Request | Response:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from contract.facts import default_facts
 from contract.spec import component_schema, load_spec, request_body_schema
@@ -18,12 +18,10 @@ from tests.conformance.faults.base import (
     Request,
     Response,
     _also,
-    _read,
     _rewrite_data,
     call,
     envelope,
     envelope_with,
-    respond,
 )
 from tests.conformance.faults.create_read import (
     RACE_WINDOW,
@@ -57,30 +55,22 @@ def update_ignores_status(fault: Fault, request: Request) -> Request | Response:
 class RefusedUpdateHalfApplied(Fault):
     """An update refused for its number (409) or its party (403) still applies its other fields."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         sent = request.json
         if request.is_update and response.status in (403, 409) and isinstance(sent, dict):
             rest = {k: v for k, v in sent.items() if k not in ("invoice_number", "target_party_uid")}
             if rest:
                 await _also(self.app, scope, request, "PUT", request.path, rest)
-        await respond(send, response)
+        return response
 
 
 class BulkAppliesGoodItems(Fault):
     """A refused bulk update still applies each item the single update accepts."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         sent = request.json
         if request.is_bulk_update and 400 <= response.status < 500 and isinstance(sent, list):
@@ -88,25 +78,21 @@ class BulkAppliesGoodItems(Fault):
                 if isinstance(item, dict) and isinstance(item.get("uid"), str):
                     change = {k: v for k, v in item.items() if k != "uid"}
                     await _also(self.app, scope, request, "PUT", f"/api/invoices/{item['uid']}", change)
-        await respond(send, response)
+        return response
 
 
 class BulkAnswerReversed(Fault):
     """A bulk update answers its invoices in reverse request order."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         body = response.json
         ordered = request.is_bulk_update and response.status == 200 and isinstance(body, dict)
         if ordered and isinstance(body.get("data"), list):
             body["data"] = body["data"][::-1]
             response.set_json(body)
-        await respond(send, response)
+        return response
 
 
 class SoftDelete(Fault):
@@ -115,12 +101,8 @@ class SoftDelete(Fault):
 
     hide_from_get: bool = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         deleted: set[str] = self.memory.setdefault("deleted", set())
         sent = request.json
         if (
@@ -139,17 +121,12 @@ class SoftDelete(Fault):
             ):
                 deleted.update(sent)
                 body = {"status": "success", "status_code": 200, "message": "Success", "data": {}}
-                await respond(
-                    send, Response(200, {"content-type": "application/json"}, json.dumps(body).encode())
-                )
-                return
+                return Response(200, {"content-type": "application/json"}, json.dumps(body).encode())
             if deleted & set(sent):
-                await respond(send, envelope(404, "no such invoice."))
-                return
+                return envelope(404, "no such invoice.")
         if request.invoice_uid in deleted and (self.hide_from_get or not request.is_get):
-            await respond(send, envelope(404, f"invoice_uid: no invoice {request.invoice_uid}."))
-            return
-        await respond(send, await call(self.app, scope, request))
+            return envelope(404, f"invoice_uid: no invoice {request.invoice_uid}.")
+        return await call(self.app, scope, request)
 
 
 class DeleteListed(SoftDelete):
@@ -159,12 +136,8 @@ class DeleteListed(SoftDelete):
 class DeletedNumberTaken(Fault):
     """A deleted invoice's number stays taken: a create or an update that takes it is 409."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         taken: set[str] = self.memory.setdefault("taken", set())
         sent = request.json
         if request.is_bulk_delete and isinstance(sent, list):
@@ -177,15 +150,11 @@ class DeletedNumberTaken(Fault):
             response = await call(self.app, scope, request)
             if response.status == 200:
                 taken.update(n for n in numbers if isinstance(n, str))
-            await respond(send, response)
-            return
+            return response
         number = sent.get("invoice_number") if isinstance(sent, dict) else None
         if (request.is_create or request.is_update) and number in taken:
-            await respond(
-                send, envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
-            )
-            return
-        await respond(send, await call(self.app, scope, request))
+            return envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
+        return await call(self.app, scope, request)
 
 
 MONEY_FIELDS = (
@@ -203,12 +172,8 @@ class LineMoneyStale(Fault):
     """Line-item changes do not recompute the invoice's money: reads show the amounts it had before
     its first line-item change."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         stale: dict[str, dict[str, Any]] = self.memory.setdefault("stale", {})
         uid = request.invoice_uid
         if request.is_lines and uid not in stale:
@@ -218,7 +183,7 @@ class LineMoneyStale(Fault):
         response = await call(self.app, scope, request)
         if request.is_get and uid in stale:
             response = _rewrite_data(response, lambda data: data.update(stale[uid]))
-        await respond(send, response)
+        return response
 
 
 def unit_price_as_major_units(fault: Fault, request: Request) -> Request | Response:
@@ -248,17 +213,12 @@ class UpdateNumberRace(Fault):
     pause; concurrent updates that checked before the first write all succeed (the upstream's 409
     is hidden by updating without the number and showing the requested one)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         sent = request.json
         number = sent.get("invoice_number") if request.is_update and isinstance(sent, dict) else None
         if not isinstance(number, str):
-            await respond(send, await call(self.app, scope, request))
-            return
+            return await call(self.app, scope, request)
         taken: set[str] = self.memory.setdefault("taken", set())
         free = number not in taken
         await asyncio.sleep(RACE_WINDOW)
@@ -271,19 +231,15 @@ class UpdateNumberRace(Fault):
             )
         if response.status == 200:
             taken.add(number)
-        await respond(send, response)
+        return response
 
 
 class BulkNotAtomic(Fault):
     """A bulk update runs its items one by one with a pause between them, unlocked: concurrent bulk
     updates interleave (each answer is still the right one for its own items)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         sent = request.json
         first = await call(self.app, scope, request)
         valid = request.is_bulk_update and isinstance(sent, list) and len(sent) > 1
@@ -302,11 +258,8 @@ class BulkNotAtomic(Fault):
                 "message": f"Successfully updated {len(answers)} invoice(s)",
                 "data": answers,
             }
-            await respond(
-                send, Response(200, {"content-type": "application/json"}, json.dumps(body).encode())
-            )
-            return
-        await respond(send, await call(self.app, scope, request))
+            return Response(200, {"content-type": "application/json"}, json.dumps(body).encode())
+        return await call(self.app, scope, request)
 
 
 def changed_moves_to_top(fault: Fault, request: Request, response: Response) -> Response:
@@ -383,17 +336,12 @@ class ReadCacheNotInvalidated(Fault):
     update does not invalidate it, so a get after an update answers the invoice as it was before
     (line-item changes and deletes do invalidate). Breaks P54: a later get returns the update's answer."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         cache: dict[tuple[str, str], Response] = self.memory.setdefault("cache", {})
         key = request.headers.get("authorization", "")
         if request.is_get and not request.is_lines and (key, request.invoice_uid) in cache:
-            await respond(send, cache[key, request.invoice_uid])
-            return
+            return cache[key, request.invoice_uid]
         response = await call(self.app, scope, request)
         gone = (
             _line_uids(request)
@@ -411,7 +359,7 @@ class ReadCacheNotInvalidated(Fault):
         ):
             cached = Response(response.status, dict(response.headers), response.body)
             cache[key, str(response.data.get("uid"))] = cached
-        await respond(send, response)
+        return response
 
 
 def _without_nulls(item: Any) -> Any:
@@ -492,12 +440,8 @@ class BulkUpdateChecksExistenceOnly(Fault):
     updated with the rights of the key that created it. Breaks P64: an invoice of an organization
     the token's user is not in is 404 for the whole request."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         creators: dict[str, str] = self.memory.setdefault("creators", {})
         sent, caller = request.json, request.headers.get("authorization", "")
         items = sent if request.is_bulk_update and isinstance(sent, list) else []
@@ -505,12 +449,11 @@ class BulkUpdateChecksExistenceOnly(Fault):
             creators.get(str(item.get("uid")), caller) if isinstance(item, dict) else caller for item in items
         ]
         if any(owner != caller for owner in owners):
-            await respond(send, await self._by_owner(scope, request, items, owners))
-            return
+            return await self._by_owner(scope, request, items, owners)
         response = await call(self.app, scope, request)
         if request.is_create and response.status == 200 and isinstance(response.data, dict):
             creators[str(response.data.get("uid"))] = caller
-        await respond(send, response)
+        return response
 
     async def _by_owner(
         self, scope: Scope, request: Request, items: list[Any], owners: list[str]
@@ -538,40 +481,31 @@ class BulkDeleteOneByOne(Fault):
     """A bulk delete deletes one uid at a time and stops at the first it cannot delete, answering that
     error: the uids before it stay deleted. Breaks P62-P64: all or nothing."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         uids = _line_uids(request) if request.is_bulk_delete else []
         if not uids:
-            await respond(send, await call(self.app, scope, request))
-            return
+            return await call(self.app, scope, request)
         for uid in uids:
             response = await _also(self.app, scope, request, "DELETE", request.path, [uid])
             if response.status != 200:
                 break
-        await respond(send, response)
+        return response
 
 
 class LineBatchPartlyApplied(Fault):
     """A refused line-item batch (create or update) still applies, one by one, the items the server
     accepts on their own. Breaks P62: a line-item batch is all or nothing (P72, P68)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         sent = request.json
         batch = request.is_lines and request.method in ("POST", "PUT") and isinstance(sent, list)
         if batch and response.status == 422:
             for item in sent:
                 await _also(self.app, scope, request, request.method, request.path, item)
-        await respond(send, response)
+        return response
 
 
 def _cents(quantity: Any, unit_cents: int) -> int:
@@ -582,12 +516,8 @@ class DiscountCapped(Fault):
     """A discount line bigger than what is left of the total is capped (its unit_price lowered to fit)
     instead of refused. Breaks P70: a change that would make total_cents negative is 422."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         response = await call(self.app, scope, request)
         sent = request.json
         lines = sent if isinstance(sent, list) else [sent]
@@ -616,7 +546,7 @@ class DiscountCapped(Fault):
                     fitted.append({**line, "unit_price": price})
                 body = fitted if isinstance(sent, list) else fitted[0]
                 response = await _also(self.app, scope, request, "POST", request.path, body)
-        await respond(send, response)
+        return response
 
 
 def _paid_date_marks_paid(item: Any) -> Any:
@@ -640,22 +570,15 @@ class OwnNumberConflicts(Fault):
     """The update's uniqueness check does not leave the invoice itself out: sending its own number is
     409. Breaks P56: the invoice's own number is no conflict."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         sent = request.json
         number = sent.get("invoice_number") if request.is_update and isinstance(sent, dict) else None
         if isinstance(number, str):
             got = await _also(self.app, scope, request, "GET", request.path, None)
             if got.status == 200 and isinstance(got.data, dict) and got.data.get("invoice_number") == number:
-                await respond(
-                    send, envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
-                )
-                return
-        await respond(send, await call(self.app, scope, request))
+                return envelope_with(409, "invoice_number: already used.", "/invoice_number", "duplicate")
+        return await call(self.app, scope, request)
 
 
 class LineDeleteMoneyStale(Fault):
@@ -663,12 +586,8 @@ class LineDeleteMoneyStale(Fault):
     amounts from before the delete until the next line-item create or update. Breaks P70: the money
     is recomputed at once after every line-item change."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def exchange(self, scope: Scope, request: Request) -> Response:
         assert self.app is not None
-        request = await _read(scope, receive)
-        if request is None:
-            await self.app(scope, receive, send)
-            return
         stale: dict[str, dict[str, Any]] = self.memory.setdefault("stale", {})
         uid = request.invoice_uid
         before = None
@@ -681,7 +600,7 @@ class LineDeleteMoneyStale(Fault):
                 stale[uid] = {name: before.data.get(name) for name in MONEY_FIELDS}
         if request.is_get and not request.is_lines and uid in stale:
             response = _rewrite_data(response, lambda data: data.update(stale[uid]))
-        await respond(send, response)
+        return response
 
 
 # -- line-item limits (P73) and batch sizes (P63) -------------------------------------------------
