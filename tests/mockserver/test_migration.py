@@ -171,6 +171,25 @@ def test_a_failure_during_the_migration_leaves_the_v2_file_as_it_was(tmp_path, m
         app.journal.close()
 
 
+def test_a_full_disk_during_the_migration_leaves_the_v2_file_as_it_was(tmp_path, monkeypatch):
+    """A real SQLITE_FULL: the migration's connection may not grow the file by a single page."""
+    state = _copy_of_v2(tmp_path)
+    before = _contents(state)
+    connect = persistence.connect
+
+    def full(path: Path, *, create: bool = False) -> sqlite3.Connection:
+        connection = connect(path, create=create)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        return connection
+
+    monkeypatch.setattr(persistence, "connect", full)
+    with pytest.raises(persistence.StateFileError) as refused:
+        create_app(state_file=state)
+    assert "database or disk is full" in str(refused.value) and "left as it was" in str(refused.value)
+    assert _contents(state) == before and _version(state) == "2"
+
+
 KILLED_DURING = """
 import os, signal, sys, warnings
 warnings.simplefilter("ignore")
