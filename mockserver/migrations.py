@@ -15,13 +15,9 @@ file is already a WAL database with `synchronous=FULL`, so SQLite makes the whol
 nothing. A `kill -9`, a full disk or a row that cannot be migrated leaves the v2 file as it
 was, usable by the next start; there is no second file to clean up and no rename to sync.
 
-Format v1 (the JSON file of the first mocks: sessions with their clock, numbers and invoices,
-the invoices as in v2, no fixtures kept, so they were shown in the start's world) is migrated
-too. The v2 mock refused it rather than migrating it (453573e), so a developer who went from a
-v1 mock straight to this one still has one. It is not SQLite, so it cannot be migrated in
-place: the v3 database is made beside it, complete, fsync'd, and renamed over it
-(`persistence.create_file`); a `kill -9` before the rename leaves the JSON file and a stale
-temporary, which the next start removes.
+Format v1 (the JSON file of an even older mock) is not migrated: the v2 mock refused it too
+(453573e), so no file of it can hold anything a current user made; it is refused with the
+reason (`persistence`).
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +71,6 @@ def migrate(path: Path, start_world: World) -> Migrated | None:
     """
     if not path.exists():
         return None
-    if persistence.is_json(path):
-        return _migrate_v1(path, start_world)
     persistence.refuse_other_files(path)
     try:
         # A look first, as `persistence.read` looks (no settings changed): a file of the current
@@ -157,70 +150,6 @@ def _migrate(connection: sqlite3.Connection, path: Path, start_world: World) -> 
     return Migrated(path, FROM_VERSION, len(rows), int(sessions))
 
 
-def _migrate_v1(path: Path, start_world: World) -> Migrated:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise StateFileError(
-            f"{path}: the JSON state file is corrupt ({type(error).__name__}: {error}); "
-            "it was not migrated: move it away to start empty"
-        ) from None
-    if not isinstance(data, dict) or data.get("format") != persistence.FORMAT:
-        raise StateFileError(f"{path}: not a mock state file (no format {persistence.FORMAT!r})")
-    if data.get("version") != 1:
-        raise StateFileError(
-            f"{path}: a JSON state file of version {data.get('version')!r}; this mock migrates "
-            f"version 1 and reads {persistence.VERSION}"
-        )
-    sessions, numbers, invoices = _v1_rows(data, path, start_world)
-
-    def fill(connection: sqlite3.Connection) -> None:
-        connection.execute("BEGIN")
-        connection.executemany("INSERT INTO sessions (name, clock) VALUES (?, ?)", sessions)
-        connection.executemany(
-            "INSERT INTO numbers (session, owner_uid, next_sequence) VALUES (?, ?, ?)", numbers
-        )
-        after_step("v1 rows written")
-        connection.executemany("INSERT INTO invoices (session, uid, invoice) VALUES (?, ?, ?)", invoices)
-        connection.execute("COMMIT")
-        after_step("v1 committed")
-
-    try:
-        persistence.create_file(path, fill)
-    except (OSError, sqlite3.Error) as error:
-        raise StateFileError(
-            f"{path}: cannot migrate the JSON state file (format v1) ({type(error).__name__}: "
-            f"{error}); it is left as it was"
-        ) from None
-    return Migrated(path, 1, len(invoices), len(sessions))
-
-
-def _v1_rows(
-    data: dict[str, Any], path: Path, world: World
-) -> tuple[list[tuple[str, str | None]], list[tuple[str, str, int]], list[tuple[str, str, str]]]:
-    """The v3 rows of a v1 file: (name, clock) of sessions, numbers, (session, uid, row) of invoices."""
-    sessions: list[tuple[str, str | None]] = []
-    numbers: list[tuple[str, str, int]] = []
-    invoices: list[tuple[str, str, str]] = []
-    try:
-        for name, saved in data["sessions"].items():
-            clock = saved.get("clock")
-            sessions.append((str(name), datetime.fromisoformat(clock).isoformat() if clock else None))
-            for owner, entry in saved["numbers"].items():
-                numbers.append((str(name), str(owner), int(entry["next_sequence"])))
-            for index, raw in enumerate(saved["invoices"]):
-                uid, row = _v3_row(raw, world, f"{path}: session {name!r}, invoice {index}")
-                invoices.append((str(name), uid, row))
-    except StateFileError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise StateFileError(
-            f"{path}: the JSON state file is corrupt ({type(error).__name__}: {error}); "
-            "it was not migrated: move it away to start empty"
-        ) from None
-    return sessions, numbers, invoices
-
-
 def _world_of(connection: sqlite3.Connection, path: Path, start_world: World) -> World:
     """The world the v2 mock showed the invoices in: the fixtures the file holds, else the start's."""
     row = connection.execute("SELECT document FROM fixtures WHERE id = 1").fetchone()
@@ -234,11 +163,10 @@ def _world_of(connection: sqlite3.Connection, path: Path, start_world: World) ->
         ) from None
 
 
-def _v3_row(raw: str | dict[str, Any], world: World, where: str) -> tuple[str, str]:
-    """(uid, v3 row) of one v2 invoice row (or v1 entry): the invoice the old mock showed, lines
-    and notes on it."""
+def _v3_row(raw: str, world: World, where: str) -> tuple[str, str]:
+    """(uid, v3 row) of one v2 invoice row: the invoice the v2 mock showed, lines and notes on it."""
     try:
-        data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        data: dict[str, Any] = json.loads(raw)
         line_uids = data.pop("line_uids")
         blueprint_uid = data["invoice_blueprint_uid"]
         blueprint = world.blueprints.get(blueprint_uid) if blueprint_uid else None
@@ -276,9 +204,6 @@ def _v3_row(raw: str | dict[str, Any], world: World, where: str) -> tuple[str, s
         raise StateFileError(
             f"{where} is corrupt ({type(error).__name__}: {error}); the state file was not migrated"
         ) from None
-    # Refused now, not after the migration: the old file must stay as it was (`state_file` checks
-    # the same again once the file is read).
-    persistence.check_references(invoice, world, where)
     return invoice.uid, persistence.encode_invoice(invoice)
 
 

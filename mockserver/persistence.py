@@ -15,9 +15,9 @@ Settings, and why they are durable enough:
   only at checkpoints: it survives `kill -9` but may lose the last commits on power loss.)
 
 A new file is built beside the target and renamed into place only once it is complete, so the
-path never holds a half-made database. Files of the older formats (v2, and the JSON file of
-format v1) are migrated to this one at start (`mockserver.migrations`) before they are read
-here. A file that is not such a database, is corrupt, of another version, or
+path never holds a half-made database. A file of format v2 is migrated to this one at start
+(`mockserver.migrations`). A file that is not such a database (a JSON state file of the oldest
+mocks, v1, included: the v2 mock refused them already), is corrupt, of another version, or
 names organizations, parties, documents or blueprints the fixtures do not have, is refused at
 start with the reason, and left as it was.
 """
@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -89,12 +89,8 @@ def fsync_directory(folder: Path) -> None:
             os.close(directory)
 
 
-def create_file(path: Path, fill: Callable[[sqlite3.Connection], None] | None = None) -> None:
-    """A new state database at `path`, made beside it and renamed into place (over what was there).
-
-    `fill`, if given, writes the state it starts with (a migrated older file) before the rename:
-    the path holds the old file or the complete new one, never a half-made database.
-    """
+def create_file(path: Path) -> None:
+    """A new, empty state database at `path`, made beside it and renamed into place."""
     handle, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     os.close(handle)
     temporary = Path(temporary_name)
@@ -107,8 +103,6 @@ def create_file(path: Path, fill: Callable[[sqlite3.Connection], None] | None = 
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("format", FORMAT), ("version", str(VERSION))],
             )
-            if fill is not None:
-                fill(connection)
         finally:
             connection.close()  # the last close checkpoints the log into the file and syncs it
         os.replace(temporary, path)
@@ -158,12 +152,6 @@ class SavedState:
             raise StateFileError(f"{path}: the fixtures it holds are refused: {error}") from None
 
 
-def is_json(path: Path) -> bool:
-    """Whether `path` looks like the JSON state file of the first mocks (format v1)."""
-    with open(path, "rb") as handle:
-        return handle.read(len(SQLITE_HEADER)).lstrip()[:1] == b"{"
-
-
 def refuse_other_files(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(len(SQLITE_HEADER))
@@ -171,8 +159,9 @@ def refuse_other_files(path: Path) -> None:
         return
     if head.lstrip()[:1] == b"{":
         raise StateFileError(
-            f"{path}: a JSON state file of an older mock ({FORMAT} version 1), not migrated "
-            "(mockserver.migrations migrates it at start); this module reads SQLite only"
+            f"{path}: a JSON state file of an older mock ({FORMAT} version 1); this mock keeps its "
+            "state in SQLite and does not migrate it (the mocks since version 2 refused it, so it holds "
+            "nothing they acknowledged): move it away to start empty"
         )
     raise StateFileError(
         f"{path}: the state file is corrupt (not an SQLite database); move it away to start empty"

@@ -1,11 +1,10 @@
-"""State files of the older mocks are migrated at start, not refused: v2 (SQLite, before the
-lifecycle wave) and v1 (the JSON file of the first mocks).
+"""A state file of the v2 mock (SQLite, before the lifecycle wave) is migrated at start, not refused.
 
-The old files are real ones, written by the old mocks themselves over HTTP
-(`data/make_old_state_files.py` says how; CI may clone shallow, so they are committed rather
-than made from git history here), with what those mocks answered. The current mock must
-answer the same JSON on them, over HTTP; a migration that fails at any step (an error, a full
-disk, `kill -9`) must leave the old file as it was, and the next start must migrate it.
+The v2 file is a real one, written by the v2 mock itself over HTTP (`data/make_state_v2.py`
+says how; CI may clone shallow, so it is committed rather than made from git history here),
+with what that mock answered. The current mock must answer the same JSON on it, over HTTP; a
+migration that fails at any step (an error, `kill -9`) must leave the v2 file as it was, and
+the next start must migrate it.
 """
 
 from __future__ import annotations
@@ -39,10 +38,7 @@ from tests.servers import REPO_ROOT, ServerProcess, refused_at_start
 DATA = Path(__file__).resolve().parent / "data"
 V2_FILE = DATA / "state-v2.db"
 V2_ANSWERS: dict[str, Any] = json.loads((DATA / "state-v2-answers.json").read_text(encoding="utf-8"))
-V1_FILE = DATA / "state-v1.json"
-V1_ANSWERS: dict[str, Any] = json.loads((DATA / "state-v1-answers.json").read_text(encoding="utf-8"))
 USERS = {user.token: user for user in (USER_A, USER_B)}
-LIST = {"page": 1, "per_page": 20}  # as the old mocks were asked (data/make_old_state_files.py)
 STEPS = ("rows converted", "rows written", "schema replaced", "version set")
 
 
@@ -70,16 +66,16 @@ def _session(name: str) -> dict[str, str]:
     return {"X-Mock-Session": name} if name else {}
 
 
-def _differences_from_the_v2_answers(http: httpx.Client, answers: dict[str, Any] = V2_ANSWERS) -> list[str]:
-    """What the mock answers now that the old mock answered otherwise (GET, list, clock per session)."""
+def _differences_from_the_v2_answers(http: httpx.Client) -> list[str]:
+    """What the mock answers now that the v2 mock answered otherwise (GET, list, clock per session)."""
     differences = []
-    for name, answered in answers["sessions"].items():
+    for name, answered in V2_ANSWERS["sessions"].items():
         for uid, before in answered["get"].items():
             now = http.get(f"/api/invoices/{uid}", headers={**auth(USER_BOTH), **_session(name)})
             if now.json() != before:
                 differences.append(f"GET {uid} in session {name!r}: {now.text}")
         for token, before in answered["list"].items():
-            now = http.get("/api/invoices", params=LIST, headers={**auth(USERS[token]), **_session(name)})
+            now = http.get("/api/invoices", headers={**auth(USERS[token]), **_session(name)})
             if now.json() != before:
                 differences.append(f"list of {token} in session {name!r}: {now.text}")
         now = http.get("/__mock/clock", headers=_session(name))
@@ -273,76 +269,3 @@ def test_a_v2_file_that_is_not_a_database_any_more_is_refused(tmp_path):
     refused = refused_at_start("--state-file", str(state))
     assert refused.returncode == 2 and "corrupt" in refused.stderr, refused.stderr
     assert state.read_bytes() == bytes(data)
-
-
-# --- v1: the JSON state file of the first mocks ---------------------------------------------------
-
-
-def _copy_of_v1(folder: Path) -> Path:
-    state = folder / "state.json"
-    shutil.copyfile(V1_FILE, state)
-    return state
-
-
-def test_the_committed_v1_file_is_one_the_v1_mock_wrote():
-    saved = json.loads(V1_FILE.read_text(encoding="utf-8"))
-    assert (saved["format"], saved["version"]) == (persistence.FORMAT, 1)
-    assert len(saved["sessions"]) == 2 and all(s["invoices"] for s in saved["sessions"].values())
-
-
-def test_a_v1_file_is_migrated_and_answers_as_the_v1_mock_did_over_http(tmp_path):
-    state = _copy_of_v1(tmp_path)
-    invoices = sum(len(session["get"]) for session in V1_ANSWERS["sessions"].values())
-    with (
-        ServerProcess.mock(tmp_path, "--state-file", str(state)) as server,
-        httpx.Client(base_url=server.base_url, timeout=30) as http,
-    ):
-        assert _differences_from_the_v2_answers(http, V1_ANSWERS) == []
-        made = http.post("/api/invoices", json=body_for(), headers=auth(USER_A))
-        assert made.status_code == 200, made.text
-        used = {
-            a["data"]["invoice_number"] for s in V1_ANSWERS["sessions"].values() for a in s["get"].values()
-        }
-        assert made.json()["data"]["invoice_number"] not in used, "the v1 sequences go on"
-    migrated = [line for line in server.stderr.splitlines() if "migrated the state file" in line]
-    assert migrated == [
-        f"{state}: migrated the state file from format v1 to v3 ({invoices} invoices in 2 sessions)"
-    ]
-    assert _version(state) == str(persistence.VERSION)
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".state.json.")], "no temporaries"
-
-
-def test_kill_9_before_the_v1_file_is_replaced_leaves_it_usable(tmp_path):
-    state = _copy_of_v1(tmp_path)
-    before = state.read_bytes()
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_DURING, str(state), "v1 committed"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert state.read_bytes() == before
-    assert [p for p in tmp_path.iterdir() if p.name.startswith(".state.json.")], "the half-made database"
-    with (
-        ServerProcess.mock(tmp_path, "--state-file", str(state)) as server,
-        httpx.Client(base_url=server.base_url, timeout=30) as http,
-    ):
-        assert _differences_from_the_v2_answers(http, V1_ANSWERS) == []
-    assert "migrated the state file from format v1 to v3" in server.stderr
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".state.json.")]
-
-
-def test_a_corrupt_v1_file_is_refused_naming_the_problem_and_left_as_it_was(tmp_path):
-    state = _copy_of_v1(tmp_path)
-    saved = json.loads(state.read_text(encoding="utf-8"))
-    next(iter(saved["sessions"].values()))["invoices"][1].pop("owner_uid")
-    state.write_text(json.dumps(saved), encoding="utf-8")
-    before = state.read_bytes()
-    refused = refused_at_start("--state-file", str(state))
-    assert refused.returncode == 2, refused.stderr
-    assert "invoice 1 is corrupt" in refused.stderr and "owner_uid" in refused.stderr, refused.stderr
-    assert state.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
