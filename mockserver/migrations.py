@@ -204,6 +204,9 @@ def _v3_row(raw: str, world: World, where: str) -> tuple[str, str]:
         raise StateFileError(
             f"{where} is corrupt ({type(error).__name__}: {error}); the state file was not migrated"
         ) from None
+    # Refused now, not after the migration: the v2 file must stay as it was (`state_file` checks
+    # the same again once the file is read).
+    persistence.check_references(invoice, world, where)
     return invoice.uid, persistence.encode_invoice(invoice)
 
 

@@ -24,6 +24,7 @@ import pytest
 from mockserver import migrations, persistence
 from tests.mockserver.support import (
     ORG_A,
+    UNKNOWN_UID,
     USER_A,
     USER_B,
     USER_BOTH,
@@ -259,6 +260,20 @@ def test_a_v2_invoice_of_an_unknown_blueprint_is_refused_naming_it(tmp_path):
         create_app(state_file=state)
     assert "names invoice blueprint 99999999-9999-4999-8999-999999999999" in str(refused.value), seq
     assert _contents(state) == before
+
+
+def test_a_v2_invoice_of_a_party_the_fixtures_lack_is_refused_before_anything_is_migrated(tmp_path):
+    state = _copy_of_v2(tmp_path)
+    with sqlite3.connect(state) as connection:
+        connection.execute(
+            "UPDATE invoices SET invoice = json_set(invoice, '$.target_party_uid', ?) WHERE seq = 1",
+            (UNKNOWN_UID,),
+        )
+    before = _contents(state)
+    refused = refused_at_start("--state-file", str(state))
+    assert refused.returncode == 2, refused.stderr
+    assert f"names party {UNKNOWN_UID}, which the fixtures do not have" in refused.stderr, refused.stderr
+    assert _contents(state) == before and _version(state) == "2"
 
 
 def test_a_v2_file_that_is_not_a_database_any_more_is_refused(tmp_path):
