@@ -125,6 +125,37 @@ def test_a_v2_file_is_migrated_and_answers_as_the_v2_mock_did_over_http(tmp_path
     assert "migrated the state file" not in again.stderr
 
 
+V2_CRASHED = """
+import os, signal, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("PRAGMA wal_autocheckpoint = 0")  # the change stays in the log, as after a crash
+connection.execute(
+    "INSERT INTO changes VALUES ('clock', 'second', NULL, NULL, NULL, '2030-01-01T00:00:00+00:00')"
+)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_v2_file_whose_last_commit_is_only_in_its_log_is_migrated_with_it(tmp_path):
+    """A v2 mock killed with -9 leaves its last commits in the `-wal` file: they are kept too."""
+    state = _copy_of_v2(tmp_path)
+    killed = subprocess.run(
+        [sys.executable, "-c", V2_CRASHED, str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert Path(f"{state}-wal").stat().st_size > 0, "the commit is in the log only"
+    app = create_app(state_file=state)
+    try:
+        clock = app.test_client().get("/__mock/clock", headers=_session("second")).json()["data"]["now"]
+        assert clock == "2030-01-01T00:00:00Z"
+    finally:
+        app.journal.close()
+
+
 def test_a_migrated_invoice_takes_lifecycle_changes(tmp_path):
     """Its lines are real v3 lines now: deleting one moves the invoice's money like any other's."""
     app = create_app(state_file=_copy_of_v2(tmp_path))
