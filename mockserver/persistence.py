@@ -15,8 +15,9 @@ Settings, and why they are durable enough:
   only at checkpoints: it survives `kill -9` but may lose the last commits on power loss.)
 
 A new file is built beside the target and renamed into place only once it is complete, so the
-path never holds a half-made database. A file that is not such a database (a JSON state file of
-the older mocks included: they are refused, not migrated), is corrupt, of another version, or
+path never holds a half-made database. A file of format v2 is migrated to this one at start
+(`mockserver.migrations`). A file that is not such a database (a JSON state file of the oldest
+mocks, v1, included: the v2 mock refused them already), is corrupt, of another version, or
 names organizations, parties, documents or blueprints the fixtures do not have, is refused at
 start with the reason, and left as it was.
 """
@@ -151,7 +152,7 @@ class SavedState:
             raise StateFileError(f"{path}: the fixtures it holds are refused: {error}") from None
 
 
-def _refuse_other_files(path: Path) -> None:
+def refuse_other_files(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(len(SQLITE_HEADER))
     if head == SQLITE_HEADER:
@@ -159,7 +160,8 @@ def _refuse_other_files(path: Path) -> None:
     if head.lstrip()[:1] == b"{":
         raise StateFileError(
             f"{path}: a JSON state file of an older mock ({FORMAT} version 1); this mock keeps its "
-            "state in SQLite and does not read it: move it away to start empty"
+            "state in SQLite and does not migrate it (the mocks since version 2 refused it, so it holds "
+            "nothing they acknowledged): move it away to start empty"
         )
     raise StateFileError(
         f"{path}: the state file is corrupt (not an SQLite database); move it away to start empty"
@@ -217,7 +219,7 @@ def read(path: Path) -> SavedState | None:
     if not path.exists():
         return None
     try:
-        _refuse_other_files(path)
+        refuse_other_files(path)
         connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
         try:
             return _read(connection, path)
@@ -312,7 +314,7 @@ def _clock_text(clock: datetime | None) -> str | None:
     return clock.isoformat() if clock is not None else None  # isoformat() reads back for any datetime
 
 
-def _encoded(invoice: Invoice) -> str:
+def encode_invoice(invoice: Invoice) -> str:
     """The invoice as its row keeps it (format v3): its fields in order, `money` left out (it is
     derived from the lines, `_invoice` recomputes it) and the lines as a list of their fields."""
     data: dict[str, Any] = {}
@@ -331,7 +333,7 @@ def created(session: str, clock: datetime | None, invoice: Invoice, next_sequenc
     return (
         "create",
         session,
-        _encoded(invoice),
+        encode_invoice(invoice),
         invoice.owner_uid,
         next_sequence,
         _clock_text(clock),
@@ -345,7 +347,7 @@ def updated(session: str, invoice: Invoice) -> Row:
     So with a state file a line-item change still costs the invoice's size (its row is encoded
     and written again, every line in it); the in-memory change does not (line_list.py).
     """
-    return ("update", session, _encoded(invoice), None, None, None, invoice.uid)
+    return ("update", session, encode_invoice(invoice), None, None, None, invoice.uid)
 
 
 def deleted(session: str, uid: str) -> Row:

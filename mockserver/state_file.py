@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mockserver import persistence
+from mockserver import migrations, persistence
 from mockserver.journal import Journal
 from mockserver.persistence import StateFileError
 from mockserver.state import Sessions
@@ -18,10 +18,14 @@ def open_state_file(path: Path, sessions: Sessions) -> Journal:
 
     Fixtures loaded by `PUT /__mock/fixtures` are kept in the file: the mock comes back in that
     world (the start's `--fixtures` are used again after the next `PUT`, or with a new file).
+    A file of an older format is migrated first (`mockserver.migrations`, one line says so).
     A file that cannot be used raises `StateFileError` before anything is written to it.
     """
     for leftover in persistence.remove_stale_temporaries(path):
         logger.warning("removed %s, left by a mock that stopped while creating its state file", leftover)
+    migrated = migrations.migrate(path, sessions.world)
+    if migrated is not None:
+        logger.warning("%s", migrated)
     saved = persistence.read(path)
     if saved is None:
         try:
