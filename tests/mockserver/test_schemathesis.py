@@ -23,7 +23,7 @@ from tests.servers import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-MAX_EXAMPLES = 150
+MAX_EXAMPLES = 100  # Schemathesis's own default per operation
 
 # (owner, party, document, blueprints) the user of both organizations may use together.
 CONSISTENT: list[tuple[str, str, str, list[str | None]]] = [
