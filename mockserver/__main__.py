@@ -8,8 +8,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from mockserver.fixtures import DEFAULT_FIXTURES, FixtureError, World
-from mockserver.store import DEFAULT_MAX_INVOICES
+from mockserver.domain.fixtures import DEFAULT_FIXTURES, FixtureError, World
+from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from mockserver.app import CONTROL_PREFIX, create_app
-    from mockserver.persistence import StateFileError
+    from mockserver.store.persistence import StateFileError
 
     try:
         app = create_app(

@@ -1,7 +1,7 @@
 """Hold every answer until the changes its request made are on disk; 503 if they could not be.
 
 The layer wraps the request's `send`: the response start of a request that recorded changes
-(`mockserver.journal`) waits for their group's commit. If the commit failed, the changes were
+(`mockserver.store.journal`) waits for their group's commit. If the commit failed, the changes were
 undone, and the answer the handler built is replaced by a 503 in the envelope that says why.
 A request that changed nothing passes straight through.
 """
@@ -12,10 +12,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver import journal
 from mockserver.answers import send_json
 from mockserver.error_handlers import error_envelope
-from mockserver.journal import Journal, WriteFailed
+from mockserver.store import journal
+from mockserver.store.journal import Journal, WriteFailed
 
 RETRY_AFTER_SECONDS = 1
 

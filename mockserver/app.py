@@ -18,20 +18,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import protocol, rules
+from mockserver import protocol
 from mockserver.acks import DurableAcks
 from mockserver.dispatch import OperationLayer, Operations, Plan, plans
+from mockserver.domain import rules
+from mockserver.domain.fixtures import World, load_world
+from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
 from mockserver.error_handlers import AllowTable
-from mockserver.fixtures import World, load_world
-from mockserver.journal import Journal
 from mockserver.layers import CrossOriginOnly, EnvelopeLayer
 from mockserver.request_log import RequestLog, RequestLogMiddleware
 from mockserver.routes import Routes
 from mockserver.runtime import Runtime
 from mockserver.specs import Api
-from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
-from mockserver.state_file import open_state_file
-from mockserver.store import DEFAULT_MAX_INVOICES
+from mockserver.store.journal import Journal
+from mockserver.store.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
+from mockserver.store.state_file import open_state_file
 
 HANDLERS = (
     "mockserver.handlers"  # operationId `create_invoice` is served by mockserver.handlers.create_invoice

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mockserver.errors import FieldError, Refusal
-from mockserver.fixtures import User
-from mockserver.limits import RateWindows
+from mockserver.domain.errors import FieldError, Refusal
+from mockserver.domain.fixtures import User
+from mockserver.domain.limits import RateWindows
 
 # The reference's words (openapi.yaml KeyLacksPermission).
 LACKS_PERMISSION = "Key lacks permission for the resource."

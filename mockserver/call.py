@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from mockserver.fixtures import User
+from mockserver.domain.fixtures import User
 from mockserver.runtime import Runtime
-from mockserver.state import MockState
+from mockserver.store.state import MockState
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,13 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from mockserver import persistence, rules, views
+from mockserver import views
 from mockserver.call import Call
-from mockserver.errors import Refusal, success_envelope
-from mockserver.fixtures import FixtureError, parse_world
-from mockserver.state import DEFAULT_SESSION, MockState
+from mockserver.domain import rules
+from mockserver.domain.errors import Refusal, success_envelope
+from mockserver.domain.fixtures import FixtureError, parse_world
+from mockserver.store import persistence
+from mockserver.store.state import DEFAULT_SESSION, MockState
 
 DUMP_PER_PAGE = 200  # control.yaml's default and maximum: a page's JSON is encoded in one go
 

@@ -23,11 +23,11 @@ from contract.spec import inline_refs, iter_operations
 from mockserver import auth
 from mockserver.answers import send_json
 from mockserver.call import Call
-from mockserver.errors import Refusal
+from mockserver.domain.errors import Refusal
 from mockserver.runtime import Runtime
 from mockserver.scenarios import canned_responses, scenario
 from mockserver.specs import Api, operation_key
-from mockserver.state import SESSION_HEADER
+from mockserver.store.state import SESSION_HEADER
 from mockserver.validation import BodyValidator, QueryValidator
 
 JSON = "application/json"

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from mockserver import connexion_fence
-from mockserver.errors import Kind, Refusal
+from mockserver.domain.errors import Kind, Refusal
 
 logger = logging.getLogger("mockserver")
 

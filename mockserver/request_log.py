@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.state import DEFAULT_SESSION, SESSION_HEADER
+from mockserver.store.state import DEFAULT_SESSION, SESSION_HEADER
 
 MAX_BODY_CHARS = 16_384
 MAX_TEXT_CHARS = 4_096

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockserver.request_log import RequestLog
-from mockserver.state import Sessions
+from mockserver.store.state import Sessions
 
 
 @dataclass

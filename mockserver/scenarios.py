@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.spec import inline_refs, iter_operations
-from mockserver.errors import Refusal
+from mockserver.domain.errors import Refusal
 
 MAX_DELAY_MS = 30_000
 _STATUS = re.compile(r"[1-5][0-9][0-9]")

@@ -19,7 +19,7 @@ from starlette.types import Receive
 
 from contract import pointers
 from contract.spec import compile_validator, to_json_schema
-from mockserver.errors import FieldError, Refusal
+from mockserver.domain.errors import FieldError, Refusal
 
 JSON = "application/json"
 MAX_DEPTH = 64  # deeper JSON (only invoice field values can nest) could not be echoed back safely

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from mockserver.fixtures import Contact, Organization, Party, World
-from mockserver.rules import Invoice, Line, client_is_target
+from mockserver.domain.fixtures import Contact, Organization, Party, World
+from mockserver.domain.rules import Invoice, Line, client_is_target
 
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _LEAP_SECOND = re.compile(r"(?<=T\d\d:\d\d):60")

@@ -120,6 +120,7 @@ def test_readme_layout_names_every_module_and_no_file_that_is_gone():
                 continue
             assert path.name in words or (nested and f"{path.parent.name}/" in words), path
     places = [REPO_ROOT, *(REPO_ROOT / p for p in (*PACKAGES, "tests", "benchmarks", "contract/fixtures"))]
+    places += [sub for package in PACKAGES for sub in (REPO_ROOT / package).iterdir() if sub.is_dir()]
     for word in words:
         if word.endswith((".py", ".yaml")) or (word.endswith("/") and word[:-1].isidentifier()):
             assert any((place / word).exists() for place in places), f"README's layout names {word}"

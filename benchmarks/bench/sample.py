@@ -25,7 +25,7 @@ class Sample:
     @classmethod
     def from_fixtures(cls) -> Sample:
         from contract.facts import default_facts
-        from mockserver.fixtures import load_world
+        from mockserver.domain.fixtures import load_world
 
         world, facts = load_world(), default_facts()
         user = next(u for u in world.users.values() if u.scopes is None and u.rate_limit is None)

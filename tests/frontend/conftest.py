@@ -28,7 +28,7 @@ import pytest
 
 import mockserver.app
 from contract.spec import inline_refs, iter_operations, load_spec, operation
-from mockserver.fixtures import User
+from mockserver.domain.fixtures import User
 from tests.servers import ServerProcess, free_port, serve, wait_until_answers  # noqa: F401  (free_port: re-exported)
 from tests.toolchains import npm_packages, require_on_path
 from tests.world import (  # noqa: F401  (re-exported: the frontend tests import them from here)

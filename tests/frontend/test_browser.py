@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.fixtures import load_world
+from mockserver.domain.fixtures import load_world
 from tests.frontend.conftest import CONTROL, NOW, SESSION_HEADER, create_app
 from tests.servers import serve
 
@@ -33,7 +33,7 @@ NUMBER = re.compile(r"INV-\d{4}-\d{4,}")
 
 
 def world_body() -> tuple[str, dict[str, str]]:
-    """A token and a valid create body, both taken from `mockserver.fixtures.load_world()`."""
+    """A token and a valid create body, both taken from `mockserver.domain.fixtures.load_world()`."""
     world = load_world()
     user = next(u for u in world.users.values() if len(u.organizations) == 1)
     owner = next(iter(user.organizations))

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import yaml
 
-from mockserver.fixtures import DEFAULT_FIXTURES
+from mockserver.domain.fixtures import DEFAULT_FIXTURES
 from tests.frontend.conftest import (
     CONTROL,
     CONTROL_SPEC,

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver import persistence
-from mockserver.state import Sessions, SpecDefaults
+from mockserver.store import persistence
+from mockserver.store.state import Sessions, SpecDefaults
 from tests.frontend.conftest import (
     CONTROL,
     ORG_A,

@@ -22,7 +22,7 @@ from contract.spec import (
     request_body_schema,
 )
 from contract.world import Product
-from mockserver.fixtures import Blueprint, Party, User
+from mockserver.domain.fixtures import Blueprint, Party, User
 from tests.world import (  # noqa: F401  (re-exported: the mock's tests import them from here)
     FULL,
     MINIMAL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.fixtures import User
+from mockserver.domain.fixtures import User
 from tests.mockserver.support import (
     MINIMAL,
     ORG_A,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from mockserver.fixtures import DEFAULT_FIXTURES
+from mockserver.domain.fixtures import DEFAULT_FIXTURES
 from tests.mockserver.support import REPO_ROOT, SPEC, USER_A, WORLD, auth, body_for
 
 pytestmark = pytest.mark.e2e

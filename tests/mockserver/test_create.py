@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.fixtures import Contact
+from mockserver.domain.fixtures import Contact
 from tests.mockserver.support import (
     CREATE_DEFAULTS,
     FULL,

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver import persistence
 from mockserver.request_log import MAX_BODY_CHARS, RequestLog
+from mockserver.store import persistence
 from tests.mockserver.support import (
     NOW,
     ORG_A,
@@ -310,7 +310,7 @@ def uids_of_dump_client(client: Any, session: str | None = None) -> list[str]:
 def test_put_fixtures_with_a_state_file_stays_restartable(tmp_path):
     import yaml
 
-    from mockserver.fixtures import DEFAULT_FIXTURES
+    from mockserver.domain.fixtures import DEFAULT_FIXTURES
 
     state = tmp_path / "state.db"
     app = create_app(state_file=state, clock=NOW)

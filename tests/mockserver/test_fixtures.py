@@ -18,7 +18,7 @@ import yaml
 from contract.spec import component_schema, to_json_schema
 from contract.worldfile import world_schema
 from mockserver.__main__ import banner, sample_create
-from mockserver.fixtures import DEFAULT_FIXTURES, FixtureError, load_world
+from mockserver.domain.fixtures import DEFAULT_FIXTURES, FixtureError, load_world
 from tests.mockserver.support import WORLD, create_app, document_of
 from tests.servers import REPO_ROOT, refused_at_start
 

@@ -1,7 +1,7 @@
 """Line-item changes keep an invoice's money by deltas: always what a full recomputation gives.
 
 `line_items` moves the money sums kept on a stored invoice by the lines each change adds,
-changes or removes, and keeps the lines in a persistent sequence (`mockserver/line_list.py`)
+changes or removes, and keeps the lines in a persistent sequence (`mockserver/domain/line_list.py`)
 instead of copying them. This property test applies random sequences of creates, updates and
 deletes of line items — refused ones among them (totals below 0, unknown uids, a uid twice, a
 journal that fails after the change) — to one invoice, in-process on the rules, and checks
@@ -19,11 +19,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
-from mockserver import line_items, rules, views
-from mockserver.errors import Refusal
-from mockserver.line_list import LineList
-from mockserver.rules import Invoice, Line
-from mockserver.store import InvoiceStore
+from mockserver import views
+from mockserver.domain import line_items, rules
+from mockserver.domain.errors import Refusal
+from mockserver.domain.invoice_store import InvoiceStore
+from mockserver.domain.line_list import LineList
+from mockserver.domain.rules import Invoice, Line
 from tests.mockserver.support import (
     CREATE_DEFAULTS,
     NOW,

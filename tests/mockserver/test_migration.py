@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver import migrations, persistence
+from mockserver.store import migrations, persistence
 from tests.mockserver.support import (
     ORG_A,
     UNKNOWN_UID,
@@ -225,7 +225,7 @@ def test_a_full_disk_during_the_migration_leaves_the_v2_file_as_it_was(tmp_path,
 KILLED_DURING = """
 import os, signal, sys, warnings
 warnings.simplefilter("ignore")
-from mockserver import migrations
+from mockserver.store import migrations
 from mockserver.app import create_app
 
 def kill_at(done):

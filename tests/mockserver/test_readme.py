@@ -7,7 +7,7 @@ import re
 import shlex
 
 from mockserver.app import create_app
-from mockserver.fixtures import load_world
+from mockserver.domain.fixtures import load_world
 from tests.conftest import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

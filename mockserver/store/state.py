@@ -21,14 +21,14 @@ from functools import partial
 from typing import Any
 
 from contract.spec import inline_refs, operation, property_defaults, request_body_schema
-from mockserver import persistence
-from mockserver.clock import Clock
-from mockserver.errors import Refusal
-from mockserver.fixtures import World
-from mockserver.journal import Journal
-from mockserver.limits import RateWindows
-from mockserver.persistence import Row
-from mockserver.store import DEFAULT_MAX_INVOICES, InvoiceStore, Quota
+from mockserver.domain.clock import Clock
+from mockserver.domain.errors import Refusal
+from mockserver.domain.fixtures import World
+from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES, InvoiceStore, Quota
+from mockserver.domain.limits import RateWindows
+from mockserver.store import persistence
+from mockserver.store.journal import Journal
+from mockserver.store.persistence import Row
 
 DEFAULT_SESSION = "default"
 SESSION_HEADER = "x-mock-session"

@@ -1,7 +1,7 @@
 """Group commit: every state change is in the state file, fsync'd, before its request is answered.
 
 Handlers change the in-memory sessions (the serving copy) at once and `record` the change (its
-row for the state file, `mockserver.persistence`) here with a way to undo it. All the changes
+row for the state file, `mockserver.store.persistence`) here with a way to undo it. All the changes
 recorded during one turn of the event loop form a *group*; one writer thread commits each group
 as one SQLite transaction (`synchronous=FULL`: fsync'd), at most one group at a time, while the
 next group gathers. `DurableAcks` holds back the answer of a request that recorded changes
@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mockserver import persistence
-from mockserver.persistence import Row
+from mockserver.store import persistence
+from mockserver.store.persistence import Row
 
 logger = logging.getLogger("mockserver")
 SWITCH_INTERVAL_SECONDS = 0.0005
@@ -46,7 +46,7 @@ class WriteFailed(Exception):
 
 @dataclass
 class Change:
-    row: Row  # what the change is, for the state file (mockserver.persistence)
+    row: Row  # what the change is, for the state file (mockserver.store.persistence)
     undo: Callable[[], None]
 
 

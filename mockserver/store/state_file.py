@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mockserver import migrations, persistence
-from mockserver.journal import Journal
-from mockserver.persistence import StateFileError
-from mockserver.state import Sessions
+from mockserver.store import migrations, persistence
+from mockserver.store.journal import Journal
+from mockserver.store.persistence import StateFileError
+from mockserver.store.state import Sessions
 
 logger = logging.getLogger("mockserver")
 
@@ -18,7 +18,7 @@ def open_state_file(path: Path, sessions: Sessions) -> Journal:
 
     Fixtures loaded by `PUT /__mock/fixtures` are kept in the file: the mock comes back in that
     world (the start's `--fixtures` are used again after the next `PUT`, or with a new file).
-    A file of an older format is migrated first (`mockserver.migrations`, one line says so).
+    A file of an older format is migrated first (`mockserver.store.migrations`, one line says so).
     A file that cannot be used raises `StateFileError` before anything is written to it.
     """
     for leftover in persistence.remove_stale_temporaries(path):

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from mockserver import rules
-from mockserver.errors import Refusal
-from mockserver.fixtures import User, World
-from mockserver.rules import Invoice, Line, Money
-from mockserver.store import Draft, InvoiceStore
-from mockserver.updates import refuse_repeats, visible
+from mockserver.domain import rules
+from mockserver.domain.errors import Refusal
+from mockserver.domain.fixtures import User, World
+from mockserver.domain.invoice_store import Draft, InvoiceStore
+from mockserver.domain.rules import Invoice, Line, Money
+from mockserver.domain.updates import refuse_repeats, visible
 
 
 def _items(body: dict[str, Any] | list[Any]) -> tuple[list[dict[str, Any]], Callable[[int], str]]:

@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, cast
 
 from contract.facts import default_facts
-from mockserver.errors import FieldError, Refusal
-from mockserver.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
-from mockserver.line_list import LineList
-from mockserver.store import DuplicateNumber, InvoiceStore, Stored, StoreFull
+from mockserver.domain.errors import FieldError, Refusal
+from mockserver.domain.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
+from mockserver.domain.invoice_store import DuplicateNumber, InvoiceStore, Stored, StoreFull
+from mockserver.domain.line_list import LineList
 
 NO_NOTES: tuple[None, None] = (None, None)
 _EXACT = Context(prec=80)  # quantity x unit price in cents, exactly, at the limits of P73

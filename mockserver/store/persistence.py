@@ -1,7 +1,7 @@
 """`--state-file PATH`: the mock's state in an SQLite database (standard library), and its checks.
 
 The in-memory sessions stay the serving copy; the database is the durable copy behind them,
-written by `mockserver.journal` (one transaction per group of changes, fsync'd before any of
+written by `mockserver.store.journal` (one transaction per group of changes, fsync'd before any of
 them is acknowledged). This module knows the file: its schema, how a new one is made, how one
 is checked and read back at start, and the SQL each kind of change becomes.
 
@@ -16,7 +16,7 @@ Settings, and why they are durable enough:
 
 A new file is built beside the target and renamed into place only once it is complete, so the
 path never holds a half-made database. A file of format v2 is migrated to this one at start
-(`mockserver.migrations`). A file that is not such a database (a JSON state file of the oldest
+(`mockserver.store.migrations`). A file that is not such a database (a JSON state file of the oldest
 mocks, v1, included: the v2 mock refused them already), is corrupt, of another version, or
 names organizations, parties, documents or blueprints the fixtures do not have, is refused at
 start with the reason, and left as it was.
@@ -36,8 +36,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from mockserver.fixtures import FixtureError, World, parse_world
-from mockserver.rules import Invoice, Line, priced_lines
+from mockserver.domain.fixtures import FixtureError, World, parse_world
+from mockserver.domain.rules import Invoice, Line, priced_lines
 
 FORMAT = "invoice-contract-kit/mock-state"
 VERSION = 3  # 3: invoices by uid, with their own line items (updates, deletes, line items)

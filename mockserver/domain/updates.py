@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mockserver import rules
-from mockserver.errors import Refusal
-from mockserver.fixtures import User, World
-from mockserver.rules import Invoice
-from mockserver.store import Draft, DuplicateNumber, InvoiceStore
+from mockserver.domain import rules
+from mockserver.domain.errors import Refusal
+from mockserver.domain.fixtures import User, World
+from mockserver.domain.invoice_store import Draft, DuplicateNumber, InvoiceStore
+from mockserver.domain.rules import Invoice
 
 # Request fields stored as sent (P54, P57): `null` clears the nullable ones.
 _STORED_AS_SENT = ("status", "collection_method", "issue_date", "due_date", "paid_date", "currency")

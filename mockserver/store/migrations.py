@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockserver import persistence, rules
-from mockserver.fixtures import FixtureError, World, parse_world
-from mockserver.persistence import StateFileError
+from mockserver.domain import rules
+from mockserver.domain.fixtures import FixtureError, World, parse_world
+from mockserver.store import persistence
+from mockserver.store.persistence import StateFileError
 
 FROM_VERSION = 2
 CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # the file itself is damaged: retrying cannot help
