@@ -1,34 +1,33 @@
 """The factory: `create_app` assembles a `MockServer` from the specs, the fixtures and the options.
 
-The layers, outermost first: CORS (only for requests with `Origin`), the request log, the
-envelope layer (every exception becomes the error envelope), Connexion's Swagger UI and routing
-(mockserver/connexion_fence.py), response validation when asked for, and the mock's operation
-layer (mockserver/dispatch.py: scenarios, security, validation, session, handler).
+Every request goes through one Connexion app (mockserver/wiring.py): the mock's outer layers
+(CORS, the request log, durable answers, the envelope), then Connexion's Swagger UI, routing,
+security and validation with the mock's stages between them, and the handlers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from connexion import AsyncApp
+from starlette.types import Receive, Scope, Send
 
 from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import protocol, rules
+from mockserver import protocol, rules, wiring
 from mockserver.acks import DurableAcks
-from mockserver.dispatch import OperationLayer, Operations, Plan, plans
 from mockserver.error_handlers import AllowTable
 from mockserver.fixtures import World, load_world
 from mockserver.journal import Journal
 from mockserver.layers import CrossOriginOnly, EnvelopeLayer
 from mockserver.request_log import RequestLog, RequestLogMiddleware
-from mockserver.routes import Routes
 from mockserver.runtime import Runtime
 from mockserver.specs import Api
+from mockserver.stages import Plans, plans
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
 from mockserver.state_file import open_state_file
 from mockserver.store import DEFAULT_MAX_INVOICES
@@ -49,13 +48,13 @@ class MockServer:
 
     Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
     itself is in the envelope too (mockserver/protocol.py). It runs its own lifespan (the state
-    file), so Connexion is not needed to start.
+    file); Connexion's app sees HTTP requests only.
     """
 
     def __init__(
-        self, asgi: ASGIApp, runtime: Runtime, persistence: Journal | None, allow: AllowTable
+        self, connexion: AsyncApp, runtime: Runtime, persistence: Journal | None, allow: AllowTable
     ) -> None:
-        self._asgi = asgi
+        self.connexion = connexion  # until its first request, Connexion's public API can extend it
         self.runtime = runtime
         self.persistence = persistence
         self._allow = allow
@@ -75,7 +74,7 @@ class MockServer:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        await self._asgi(scope, receive, send)
+        await self.connexion(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         """The ASGI lifespan protocol: at shutdown the state file's changes under way are committed.
@@ -103,65 +102,33 @@ class MockServer:
         return protocol.uvicorn_options(self._allow.lookup)
 
 
-class OwnRouting:
-    """Serves the specs' operations (mockserver/routes.py); the rest goes to the Connexion app.
-
-    The Connexion app (Swagger UI, unknown paths, another method on a documented path, and every
-    request when responses are validated) is built on first use, so a mock that only answers
-    the contract never imports Connexion.
-    """
-
-    def __init__(
-        self,
-        routes: Routes | None,
-        operations: Operations,
-        connexion: Callable[[], ASGIApp],
-        *,
-        eager: bool = False,
-    ) -> None:
-        self.routes, self.operations = routes, operations
-        self._build_connexion = connexion
-        self._connexion: ASGIApp | None = connexion() if eager else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.routes is not None and scope["type"] == "http":
-            hit = self.routes.match(scope["method"], scope["path"])
-            if hit is not None:
-                plan, scope["path_params"] = hit
-                await self.operations.serve(plan, scope, receive, send)
-                return
-        if self._connexion is None:
-            self._connexion = self._build_connexion()
-        await self._connexion(scope, receive, send)
-
-
 def outer_layers(
-    app: ASGIApp,
-    runtime: Runtime,
-    allow: AllowTable,
-    cors_origins: Sequence[str] | None,
-    journal: Journal | None,
-) -> ASGIApp:
-    """The request log, the envelope layer inside it; CORS outermost when on.
+    runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None, journal: Journal | None
+) -> list[Any]:
+    """The first middlewares of the list, outermost first: CORS when on, the request log, the
+    state file's durable answers, the envelope layer.
 
     With a state file, answers wait for their changes' commit (mockserver/acks.py) between the
     log and the envelope layer: the log records a 503 for a refused write, and error answers
     wait too.
     """
-    app = EnvelopeLayer(app, allow=allow)
-    if journal is not None:
-        app = DurableAcks(app, journal=journal)
-    app = RequestLogMiddleware(app, log=runtime.request_log)
+    layers: list[Any] = []
     if cors_origins:
-        app = CrossOriginOnly(
-            app,
-            allow_origins=list(cors_origins),
-            allow_methods=["*"],
-            allow_headers=CORS_HEADERS,
-            expose_headers=CORS_EXPOSED,
-            max_age=600,
+        layers.append(
+            partial(
+                CrossOriginOnly,
+                allow_origins=list(cors_origins),
+                allow_methods=["*"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=CORS_EXPOSED,
+                max_age=600,
+            )
         )
-    return app
+    layers.append(partial(RequestLogMiddleware, log=runtime.request_log))
+    if journal is not None:
+        layers.append(partial(DurableAcks, journal=journal))
+    layers.append(partial(EnvelopeLayer, allow=allow))
+    return layers
 
 
 def create_app(
@@ -197,40 +164,22 @@ def create_app(
     runtime = Runtime(sessions, RequestLog())
     persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
 
-    # The bundled specs are validated by the suite; one given with `--spec` is checked at start.
-    apis = [Api(spec, HANDLERS, validated=spec_path is None)]
+    apis = [Api(spec, HANDLERS)]
     if control:
-        apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS, validated=True))
-    table: dict[str, Plan] = {}
+        apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS))
+    table: Plans = {}
     for api in apis:
         contract = api.handlers == HANDLERS
-        table |= plans(
-            api,
-            max_body_bytes=facts.max_body_bytes,
-            scenarios=contract,
-            scopes=facts.scopes if contract else None,
-        )
+        table |= plans(api, contract=contract, scopes=facts.scopes if contract else None)
     allow = AllowTable([api.spec for api in apis])
-    operations = Operations(runtime)
-
-    def connexion_app() -> ASGIApp:
-        from mockserver import connexion_fence
-
-        app: ASGIApp = connexion_fence.build_app(
-            apis,
-            outer=[],
-            operations=partial(
-                OperationLayer, plans=table, operations=operations, routed=connexion_fence.routed_operation
-            ),
-            swagger_ui=swagger_ui,
-            swagger_ui_path=SWAGGER_UI_PATH,
-            validate_responses=validate_responses,
-        )
-        return app
-
-    # Responses are validated by Connexion's layer, so then every request goes through it.
-    routes = None if validate_responses else Routes(apis, table)
-    routing = OwnRouting(routes, operations, connexion_app, eager=validate_responses)
-    return MockServer(
-        outer_layers(routing, runtime, allow, cors_origins, persistence), runtime, persistence, allow
+    app = wiring.build_app(
+        apis,
+        outer=outer_layers(runtime, allow, cors_origins, persistence),
+        plans=table,
+        runtime=runtime,
+        max_body_bytes=facts.max_body_bytes,
+        swagger_ui=swagger_ui,
+        swagger_ui_path=SWAGGER_UI_PATH,
+        validate_responses=validate_responses,
     )
+    return MockServer(app, runtime, persistence, allow)
