@@ -121,6 +121,7 @@ def test_readme_layout_names_every_module_and_no_file_that_is_gone():
                 continue
             assert path.name in words or (nested and f"{path.parent.name}/" in words), path
     places = [REPO_ROOT, *(REPO_ROOT / p for p in (*PACKAGES, "tests", "benchmarks", "contract/fixtures"))]
+    places += [init.parent for package in PACKAGES for init in (REPO_ROOT / package).glob("*/__init__.py")]
     for word in words:
         if word.endswith((".py", ".yaml")) or (word.endswith("/") and word[:-1].isidentifier()):
             assert any((place / word).exists() for place in places), f"README's layout names {word}"

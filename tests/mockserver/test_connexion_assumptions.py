@@ -1,8 +1,8 @@
 """Each public API of Connexion (and Starlette, uvicorn) the mock relies on, one assumption per
 test: a release that breaks one fails here, naming it, rather than somewhere deep in a request.
 
-mockserver/wiring.py builds the app; mockserver/stages.py, security.py and validators.py plug
-into it; mockserver/protocol.py subclasses uvicorn's protocol.
+mockserver/http/wiring.py builds the app; mockserver/http/stages.py, security.py and validators.py plug
+into it; mockserver/http/protocol.py subclasses uvicorn's protocol.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mockserver import stages, wiring
-from mockserver.specs import operation_key
-from mockserver.validators import Compiled
+from mockserver.http import stages, wiring
+from mockserver.http.specs import operation_key
+from mockserver.http.validators import Compiled
 from tests.mockserver.support import MINIMAL, USER_A, auth, create_app
 
 SPEC: dict[str, Any] = {
@@ -106,7 +106,7 @@ def _fresh_probe():
 def test_async_app_and_add_api_take_the_arguments_the_wiring_passes():
     app_parameters = inspect.signature(AsyncApp.__init__).parameters
     missing = {"import_name", "middlewares", "swagger_ui_options"} - app_parameters.keys()
-    assert not missing, f"AsyncApp.__init__ no longer takes {missing}: mockserver/wiring.py must change"
+    assert not missing, f"AsyncApp.__init__ no longer takes {missing}: mockserver/http/wiring.py must change"
     api_parameters = inspect.signature(AsyncApp.add_api).parameters
     wanted = {"specification", "resolver", "validator_map", "security_map", "validate_responses"}
     assert not wanted - api_parameters.keys(), f"AsyncApp.add_api lost {wanted - api_parameters.keys()}"
@@ -187,7 +187,7 @@ def test_the_security_map_handler_is_built_without_arguments_and_its_refusal_pro
 
 
 def test_the_validator_map_classes_are_built_per_request_with_the_same_spec_objects():
-    """Why mockserver/validators.py compiles by identity: Connexion builds the validators on every
+    """Why mockserver/http/validators.py compiles by identity: Connexion builds the validators on every
     request, handing them the very same parameter list and body schema each time."""
     handed: dict[str, list[Any]] = {"parameter": [], "body": []}
 
@@ -300,7 +300,7 @@ def test_a_fresh_mock_answering_one_valid_create_ran_connexions_routing():
     mock.connexion.add_middleware(partial(Probe, through=True), position=MiddlewarePosition.BEFORE_SECURITY)
     response = mock.test_client().post("/api/invoices", json=MINIMAL, headers=auth(USER_A))
     assert response.status_code == 200, response.text
-    assert [stages.routed(scope) for scope in Probe.seen] == ["mockserver.handlers.create_invoice"]
+    assert [stages.routed(scope) for scope in Probe.seen] == ["mockserver.http.handlers.create_invoice"]
 
 
 def test_uvicorns_httptools_protocol_has_what_protocol_py_overrides_and_calls():
@@ -316,7 +316,7 @@ def test_uvicorns_httptools_protocol_has_what_protocol_py_overrides_and_calls():
         "_unsupported_upgrade_warning",
     ]
     missing = [name for name in needed if not hasattr(HttpToolsProtocol, name)]
-    assert not missing, f"uvicorn's HttpToolsProtocol lost {missing}: mockserver/protocol.py must change"
+    assert not missing, f"uvicorn's HttpToolsProtocol lost {missing}: mockserver/http/protocol.py must change"
 
 
 def test_httptools_wraps_a_callback_exception_as_a_parser_error_with_the_cause():
@@ -340,6 +340,6 @@ def test_the_bundled_control_spec_is_valid_openapi():
     """Connexion validates it at every start too; this names the spec when it breaks."""
     from openapi_spec_validator import validate
 
-    from mockserver.app import CONTROL_SPEC
+    from mockserver.http.app import CONTROL_SPEC
 
     validate(yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8")))

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
-from mockserver import line_items, rules, views
+from mockserver import line_items, rules
 from mockserver.errors import Refusal
+from mockserver.http import views
 from mockserver.line_list import LineList
 from mockserver.rules import Invoice, Line
 from mockserver.store import InvoiceStore

@@ -4,7 +4,7 @@ Connexion's `RequestValidationMiddleware` runs for every routed request: the `pa
 validator, then the media type, then the `body` validator of that media type. It builds both
 validators anew on every request, handing them the operation's parameter list or body schema.
 These subclasses therefore only look their operation's compiled validator up
-(mockserver/validation.py: jsonschema-rs, errors that name the field and the rule), by the
+(mockserver/http/validation.py: jsonschema-rs, errors that name the field and the rule), by the
 identity of the object Connexion hands them, in a table the app owns: a schema is compiled on
 its operation's first request and never again.
 
@@ -22,7 +22,7 @@ from connexion.validators import AbstractRequestBodyValidator, ParameterValidato
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from mockserver.validation import JSON, BodyValidator, QueryValidator
+from mockserver.http.validation import JSON, BodyValidator, QueryValidator
 
 BODY = "mockserver.body"  # scope key: the request body, parsed and validated
 
@@ -92,7 +92,7 @@ class JsonBody(AbstractRequestBodyValidator):
 
 def validator_map(compiled: Compiled) -> dict[str, Any]:
     """Connexion's `validator_map`: query parameters, and JSON bodies (no other media type passes
-    the mock's 415, mockserver/stages.py)."""
+    the mock's 415, mockserver/http/stages.py)."""
     return {
         "parameter": partial(QueryParameters, compiled=compiled),
         "body": {JSON: partial(JsonBody, compiled=compiled)},

@@ -2,18 +2,18 @@
 
 Connexion's `RoutingMiddleware` names the operation in `scope["extensions"]["connexion_routing"]`;
 every stage after it looks its operation's `Plan` up by that name (one dict lookup) and lets
-everything it does not concern pass. In the order a request meets them (mockserver/wiring.py):
+everything it does not concern pass. In the order a request meets them (mockserver/http/wiring.py):
 
 - `ExactPaths`, before routing: a path with a trailing slash is a 404 (Starlette's routers would
   answer a 307 to the path without it, which would take a POST body elsewhere);
 - `Scenarios`, after routing and before security: `Prefer` (a `Prefer: code=401` needs no token
   and touches no state);
-- Connexion's `SecurityMiddleware` (401, mockserver/security.py), then `KeyLimits`: the key's
+- Connexion's `SecurityMiddleware` (401, mockserver/http/security.py), then `KeyLimits`: the key's
   scopes (403, P74) and its rate limit (429, P22), before anything of the body is read;
 - `JsonBodies`: an operation with a body takes `application/json` only (415, in the mock's words),
   read case-insensitively; Connexion's media-type lookup is case-sensitive, so the stage hands it
   the canonical spelling;
-- Connexion's `RequestValidationMiddleware` (mockserver/validators.py), then `Handlers`: the
+- Connexion's `RequestValidationMiddleware` (mockserver/http/validators.py), then `Handlers`: the
   session (`X-Mock-Session`, resolved only now, so an unknown path or a canned answer makes
   none) and the handler Connexion's resolver found by operationId.
 """
@@ -31,17 +31,17 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.spec import inline_refs, iter_operations
-from mockserver import auth
-from mockserver.answers import send_json
-from mockserver.call import Call
 from mockserver.errors import Refusal
-from mockserver.runtime import Runtime
-from mockserver.scenarios import canned_responses, scenario
-from mockserver.security import user_of
-from mockserver.specs import Api, operation_key
+from mockserver.http import auth
+from mockserver.http.answers import send_json
+from mockserver.http.call import Call
+from mockserver.http.runtime import Runtime
+from mockserver.http.scenarios import canned_responses, scenario
+from mockserver.http.security import user_of
+from mockserver.http.specs import Api, operation_key
+from mockserver.http.validation import JSON, check_media_type
+from mockserver.http.validators import BODY
 from mockserver.state import SESSION_HEADER, MockState
-from mockserver.validation import JSON, check_media_type
-from mockserver.validators import BODY
 
 STATE = "mockserver.state"  # scope key: the session, when the rate limit resolved it already
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -107,7 +107,7 @@ class PlannedStage:
 
 
 class Scenarios(PlannedStage):
-    """`Prefer` (mockserver/scenarios.py): a delay, then a documented answer or the real one."""
+    """`Prefer` (mockserver/http/scenarios.py): a delay, then a documented answer or the real one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self.plan(scope)

@@ -6,16 +6,16 @@ Outermost first:
 
 1. CORS (only for requests with `Origin`), the request log, the state file's durable answers,
    the envelope layer (in place of Connexion's exception middlewares: every exception becomes
-   the API's envelope, mockserver/layers.py);
+   the API's envelope, mockserver/http/layers.py);
 2. Connexion's `SwaggerUIMiddleware` (`/ui/`, `/openapi.json`), skipped for the contract's `/api/`
    paths, which it never serves;
 3. `ExactPaths` (no trailing-slash redirects), Connexion's `RoutingMiddleware` (the one routing
    table: a path no spec documents goes on unnamed and Connexion's own app raises the 404; a
    documented path with another method is a 405 raised by its router);
-4. `Scenarios` (`Prefer`), Connexion's `SecurityMiddleware` (mockserver/security.py), `KeyLimits`
+4. `Scenarios` (`Prefer`), Connexion's `SecurityMiddleware` (mockserver/http/security.py), `KeyLimits`
    (403 scope, 429 rate limit), `JsonBodies` (415), Connexion's `RequestValidationMiddleware`
-   (mockserver/validators.py), Connexion's `ResponseValidationMiddleware` when asked for, and
-   `Handlers` (mockserver/stages.py).
+   (mockserver/http/validators.py), Connexion's `ResponseValidationMiddleware` when asked for, and
+   `Handlers` (mockserver/http/stages.py).
 
 What the mock relies on of Connexion is public API, each piece pinned by
 tests/mockserver/test_connexion_assumptions.py.
@@ -37,11 +37,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.types import Receive, Scope, Send
 
-from mockserver.runtime import Runtime
-from mockserver.security import security_map
-from mockserver.specs import Api
-from mockserver.stages import ExactPaths, Handlers, JsonBodies, KeyLimits, Plans, Scenarios
-from mockserver.validators import Compiled, validator_map
+from mockserver.http.runtime import Runtime
+from mockserver.http.security import security_map
+from mockserver.http.specs import Api
+from mockserver.http.stages import ExactPaths, Handlers, JsonBodies, KeyLimits, Plans, Scenarios
+from mockserver.http.validators import Compiled, validator_map
 
 API_PREFIX = "/api/"
 

@@ -3,7 +3,7 @@
 Connexion's `SecurityMiddleware` runs it for every operation whose `security` names the `http`
 `bearer` scheme, right after routing: the token is looked up in the fixtures' users (the world
 of the moment: `PUT /__mock/fixtures` replaces it), and a refusal is the mock's own 401, which
-says why (mockserver/auth.py). Connexion keeps what the handler returns as the request's
+says why (mockserver/http/auth.py). Connexion keeps what the handler returns as the request's
 `token_info` (in `scope["extensions"]["connexion_context"]`); the user is read from there.
 """
 
@@ -17,9 +17,9 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import BearerSecurityHandler
 from starlette.types import Scope
 
-from mockserver import auth
 from mockserver.fixtures import User
-from mockserver.runtime import Runtime
+from mockserver.http import auth
+from mockserver.http.runtime import Runtime
 
 CONTEXT = "connexion_context"  # where Connexion keeps a request's `token_info`
 USER = "mockserver_user"  # the key of the user in that `token_info`

@@ -13,8 +13,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import journal
-from mockserver.answers import send_json
-from mockserver.error_handlers import error_envelope
+from mockserver.http.answers import send_json
+from mockserver.http.error_handlers import error_envelope
 from mockserver.journal import Journal, WriteFailed
 
 RETRY_AFTER_SECONDS = 1

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver import line_items, rules, updates, views
-from mockserver.call import Call
+from mockserver import line_items, rules, updates
 from mockserver.errors import success_envelope
 from mockserver.fixtures import User
+from mockserver.http import views
+from mockserver.http.call import Call
 
 # The reference's success messages (openapi.yaml Bulk update invoices, Create line items; sic).
 BULK_UPDATED = "Successfully updated {count} invoice(s)"

@@ -5,7 +5,7 @@ Connexion's stock validators build a fresh `jsonschema` validator on every reque
 These validate with a jsonschema-rs validator compiled once per operation from `openapi.yaml`
 and raise a `Refusal` with one `FieldError` per broken rule, so the client learns the field,
 the rule and the value. They know no framework: Connexion's validation stage
-(mockserver/validators.py) hands them headers, the query string and the body's `receive`.
+(mockserver/http/validators.py) hands them headers, the query string and the body's `receive`.
 """
 
 from __future__ import annotations

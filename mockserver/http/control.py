@@ -9,10 +9,11 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from mockserver import persistence, rules, views
-from mockserver.call import Call
+from mockserver import persistence, rules
 from mockserver.errors import Refusal, success_envelope
 from mockserver.fixtures import FixtureError, parse_world
+from mockserver.http import views
+from mockserver.http.call import Call
 from mockserver.state import DEFAULT_SESSION, MockState
 
 DUMP_PER_PAGE = 200  # control.yaml's default and maximum: a page's JSON is encoded in one go

@@ -1,6 +1,6 @@
 """The factory: `create_app` assembles a `MockServer` from the specs, the fixtures and the options.
 
-Every request goes through one Connexion app (mockserver/wiring.py): the mock's outer layers
+Every request goes through one Connexion app (mockserver/http/wiring.py): the mock's outer layers
 (CORS, the request log, durable answers, the envelope), then Connexion's Swagger UI, routing,
 security and validation with the mock's stages between them, and the handlers.
 """
@@ -18,24 +18,24 @@ from starlette.types import Receive, Scope, Send
 
 from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec
-from mockserver import protocol, rules, wiring
-from mockserver.acks import DurableAcks
-from mockserver.error_handlers import AllowTable
+from mockserver import rules
 from mockserver.fixtures import World, load_world
+from mockserver.http import protocol, wiring
+from mockserver.http.acks import DurableAcks
+from mockserver.http.error_handlers import AllowTable
+from mockserver.http.layers import CrossOriginOnly, EnvelopeLayer
+from mockserver.http.request_log import RequestLog, RequestLogMiddleware
+from mockserver.http.runtime import Runtime
+from mockserver.http.specs import Api
+from mockserver.http.stages import Plans, plans
 from mockserver.journal import Journal
-from mockserver.layers import CrossOriginOnly, EnvelopeLayer
-from mockserver.request_log import RequestLog, RequestLogMiddleware
-from mockserver.runtime import Runtime
-from mockserver.specs import Api
-from mockserver.stages import Plans, plans
 from mockserver.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
 from mockserver.state_file import open_state_file
 from mockserver.store import DEFAULT_MAX_INVOICES
 
-HANDLERS = (
-    "mockserver.handlers"  # operationId `create_invoice` is served by mockserver.handlers.create_invoice
-)
-CONTROL_HANDLERS = "mockserver.control"
+# operationId `create_invoice` is served by mockserver.http.handlers.create_invoice
+HANDLERS = "mockserver.http.handlers"
+CONTROL_HANDLERS = "mockserver.http.control"
 CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
 CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
 SWAGGER_UI_PATH = "/ui"
@@ -47,7 +47,7 @@ class MockServer:
     """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
 
     Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
-    itself is in the envelope too (mockserver/protocol.py). It runs its own lifespan (the state
+    itself is in the envelope too (mockserver/http/protocol.py). It runs its own lifespan (the state
     file); Connexion's app sees HTTP requests only.
     """
 
@@ -108,7 +108,7 @@ def outer_layers(
     """The first middlewares of the list, outermost first: CORS when on, the request log, the
     state file's durable answers, the envelope layer.
 
-    With a state file, answers wait for their changes' commit (mockserver/acks.py) between the
+    With a state file, answers wait for their changes' commit (mockserver/http/acks.py) between the
     log and the envelope layer: the log records a 503 for a refused write, and error answers
     wait too.
     """

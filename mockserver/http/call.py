@@ -8,7 +8,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from mockserver.fixtures import User
-from mockserver.runtime import Runtime
+from mockserver.http.runtime import Runtime
 from mockserver.state import MockState
 
 
