@@ -19,6 +19,7 @@ from starlette.types import Scope
 
 from mockserver.fixtures import User
 from mockserver.http import auth
+from mockserver.http.call import header
 from mockserver.http.runtime import Runtime
 
 CONTEXT = "connexion_context"  # where Connexion keeps a request's `token_info`
@@ -36,7 +37,7 @@ class FixtureBearer(BearerSecurityHandler):
         sessions = self.runtime.sessions
 
         def verify(request: ConnexionRequest) -> dict[str, Any]:
-            user = auth.user_for(request.headers.get("authorization"), sessions.world.users)
+            user = auth.user_for(header(request.scope, b"authorization"), sessions.world.users)
             return {"sub": user.token, USER: user}
 
         return verify

@@ -27,14 +27,13 @@ from typing import Any
 
 from connexion.middleware.abstract import ROUTING_CONTEXT, RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.spec import inline_refs, iter_operations
 from mockserver.errors import Refusal
 from mockserver.http import auth
 from mockserver.http.answers import send_json
-from mockserver.http.call import Call
+from mockserver.http.call import Call, header, headers
 from mockserver.http.runtime import Runtime
 from mockserver.http.scenarios import canned_responses, scenario
 from mockserver.http.security import user_of
@@ -43,6 +42,7 @@ from mockserver.http.validation import JSON, check_media_type
 from mockserver.http.validators import BODY
 from mockserver.state import SESSION_HEADER, MockState
 
+SESSION = SESSION_HEADER.encode()
 STATE = "mockserver.state"  # scope key: the session, when the rate limit resolved it already
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
@@ -111,7 +111,7 @@ class Scenarios(PlannedStage):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self.plan(scope)
-        prefer = Headers(scope=scope).getlist("prefer") if plan is not None else []
+        prefer = headers(scope, b"prefer") if plan is not None else []
         chosen = scenario(prefer, plan.canned) if plan is not None and prefer else None
         if chosen is not None:
             if chosen.delay_ms:
@@ -138,7 +138,7 @@ class KeyLimits(PlannedStage):
                 if not user.may(plan.scopes):
                     raise auth.lacks_permission(plan.scopes)
                 if user.rate_limit is not None:  # the window is the session's: resolve it now
-                    state = self.runtime.sessions.get(Headers(scope=scope).get(SESSION_HEADER))
+                    state = self.runtime.sessions.get(header(scope, SESSION))
                     auth.admit(user, state.rates, state.clock.now())
                     scope[STATE] = state
         await self.app(scope, receive, send)
@@ -169,7 +169,7 @@ class HandlerOperation:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: MockState | None = scope.get(STATE)
         if state is None:
-            state = self.runtime.sessions.get(Headers(scope=scope).get(SESSION_HEADER))
+            state = self.runtime.sessions.get(header(scope, SESSION))
         call = Call(
             state=state,
             user=user_of(scope),

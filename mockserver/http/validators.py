@@ -69,7 +69,8 @@ class QueryParameters(ParameterValidator):
         self.compiled = compiled.query(parameters)
 
     def validate(self, scope: Scope) -> None:
-        self.compiled.validate(scope.get("query_string", b""))
+        if self.compiled:  # an operation without query parameters has nothing to check
+            self.compiled.validate(scope.get("query_string", b""))
 
 
 class JsonBody(AbstractRequestBodyValidator):
