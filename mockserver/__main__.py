@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     import uvicorn
 
-    from mockserver.app import CONTROL_PREFIX, create_app
+    from mockserver.http.app import CONTROL_PREFIX, create_app
     from mockserver.store.persistence import StateFileError
 
     try:

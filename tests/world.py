@@ -16,9 +16,9 @@ from contract.world import Blueprint, Document, Party, User, load_world
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Connexion imports Starlette's test client, which warns about httpx.
-    import mockserver.app
+    import mockserver.http.app
 
-create_app = mockserver.app.create_app
+create_app = mockserver.http.app.create_app
 
 SPEC_PATH = default_spec_path()
 SPEC = load_spec(SPEC_PATH)

@@ -87,5 +87,5 @@ def prime(bench: Bench) -> None:
     Otherwise the first timed launch after an edit (or of a `--ref` export) also compiles the
     sources; a pip-installed mock has its .pyc compiled at install time.
     """
-    imports = "import uvicorn, starlette.applications, mockserver.__main__, mockserver.app"
+    imports = "import uvicorn, starlette.applications, mockserver.__main__, mockserver.http.app"
     subprocess.run([bench.args.python, "-c", imports], cwd=bench.source, capture_output=True, check=False)

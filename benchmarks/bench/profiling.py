@@ -70,7 +70,7 @@ def serve_cprofile(stats_path: Path, port: int, validate_responses: bool, source
     import uvicorn
 
     sys.path.insert(0, str(source))
-    from mockserver.app import create_app
+    from mockserver.http.app import create_app
 
     app = create_app(validate_responses=validate_responses, max_invoices=LOAD_RUN_MAX_INVOICES)
     profiler = cProfile.Profile()
@@ -93,8 +93,8 @@ def serve_cprofile(stats_path: Path, port: int, validate_responses: bool, source
 def startup_breakdown(python: str, source: Path) -> dict[str, Any]:
     """Where the first-200 time goes: interpreter, imports (top packages), create_app."""
     script = (
-        "import json, time; t0 = time.perf_counter(); import uvicorn, mockserver.app; "
-        "t1 = time.perf_counter(); mockserver.app.create_app(); t2 = time.perf_counter(); "
+        "import json, time; t0 = time.perf_counter(); import uvicorn, mockserver.http.app; "
+        "t1 = time.perf_counter(); mockserver.http.app.create_app(); t2 = time.perf_counter(); "
         "print(json.dumps({'imports_s': t1 - t0, 'create_app_s': t2 - t1}))"
     )
     bare = []
@@ -111,7 +111,7 @@ def startup_breakdown(python: str, source: Path) -> dict[str, Any]:
         for _ in range(3)
     ]
     traced = subprocess.run(
-        [python, "-X", "importtime", "-c", "import uvicorn, mockserver.app"],
+        [python, "-X", "importtime", "-c", "import uvicorn, mockserver.http.app"],
         cwd=source,
         capture_output=True,
         text=True,
@@ -244,7 +244,7 @@ def print_profile(report: dict[str, Any], top: int) -> None:
                 print(f"  {'':6} {branch * per_request_us:5.0f}    + {branch:.1%} {name}")
     print(
         f"\nstart-up (medians of 3): interpreter {startup['interpreter_s']:.3f}s, imports of uvicorn + "
-        f"mockserver.app {startup['imports_s']:.3f}s, create_app() {startup['create_app_s']:.3f}s"
+        f"mockserver.http.app {startup['imports_s']:.3f}s, create_app() {startup['create_app_s']:.3f}s"
     )
     print("  slowest imports (cumulative ms, one -X importtime run, indented by nesting depth):")
     for depth, name, seconds in startup["top_imports_s"]:

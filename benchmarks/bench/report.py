@@ -227,7 +227,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"\ncreates/s with --state-file: {state['rps']:,.0f} vs in memory {res['mock']['rps']:,.0f} = "
             f"{res['state_file_ratio']:.1%} (per round: {per_round}); server CPU per create "
             f"{state['cpu_ms_per_request']:.3f} vs {res['mock']['cpu_ms_per_request']:.3f} ms "
-            f"(x{res['state_file_cpu_ratio']:.2f})"
+            f"(x{res['state_file_cpu_ratio']:.2f}); target {targets.TEXT['state_file_ratio']} "
+            f"{targets.verdict(report['targets']['state_file_ratio'])}"
         )
     ratios = ", ".join(f"{r:.1%}" for r in res["throughput_ratio_per_run"])
     print(f"mock/bare per round: {ratios}")

@@ -172,4 +172,7 @@ def verdicts(res: dict[str, Any]) -> dict[str, bool | None]:
         "first_200_s": res["first_200_s"][MOCK]["median"] <= targets.FIRST_RESPONSE_S,
         "rss_per_invoice": None if rss is None else rss["bytes_per_invoice"] <= targets.RSS_PER_INVOICE_BYTES,
         "non_2xx": non_2xx == 0 and bool(res["stored_matches"]),
+        "state_file_ratio": (
+            None if res["state_file_ratio"] is None else res["state_file_ratio"] >= targets.STATE_FILE_RATIO
+        ),
     }

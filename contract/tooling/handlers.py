@@ -1,6 +1,6 @@
 """Every operation has a handler in the mock, found exactly the way the mock finds it.
 
-The mock routes with Connexion's `RelativeResolver("mockserver.handlers")`, so an operation added
+The mock routes with Connexion's `RelativeResolver("mockserver.http.handlers")`, so an operation added
 to the spec without a handler only fails when the mock starts. Asking the same resolver here turns
 that into a `spec check` problem with the operation's pointer.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from contract.spec import iter_operations
 from contract.tooling.model import Tally, join, operation_pointer
 
-DEFAULT_HANDLER_MODULE = "mockserver.handlers"
+DEFAULT_HANDLER_MODULE = "mockserver.http.handlers"
 
 
 def _resolver(module: str) -> tuple[Any, type[Exception]]:

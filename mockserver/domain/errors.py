@@ -2,7 +2,7 @@
 
 A `Refusal` names its kind (`forbidden`, `conflict`, …), one readable sentence and one
 `FieldError` per broken rule. Which HTTP status each kind is, and how it is written (the API's
-error envelope), is the wiring's business: `mockserver/error_handlers.py`.
+error envelope), is the wiring's business: `mockserver/http/error_handlers.py`.
 """
 
 from __future__ import annotations

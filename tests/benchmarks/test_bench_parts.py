@@ -222,6 +222,9 @@ def test_ratios_are_of_medians_and_paired_by_round() -> None:
     verdicts = report["targets"]
     assert verdicts["throughput_ratio"] is True and verdicts["prism_multiple"] is True
     assert verdicts["rss_per_invoice"] is None  # not measured in this run
+    assert verdicts["state_file_ratio"] is True  # 76 % of in-memory against the 60 % bar
+    assert summary.verdicts({**res, "state_file_ratio": 0.59})["state_file_ratio"] is False
+    assert _report([MOCK, BASELINE])["targets"]["state_file_ratio"] is None
 
 
 def test_the_report_is_a_markdown_table_with_a_column_per_server_run() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-import mockserver.app
+import mockserver.http.app
 from contract.spec import inline_refs, iter_operations, load_spec, operation
 from mockserver.domain.fixtures import User
 from tests.servers import ServerProcess, free_port, serve, wait_until_answers  # noqa: F401  (free_port: re-exported)
@@ -48,8 +48,8 @@ from tests.world import (  # noqa: F401  (re-exported: the frontend tests import
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTROL_SPEC = load_spec(mockserver.app.CONTROL_SPEC)
-CONTROL = mockserver.app.CONTROL_PREFIX
+CONTROL_SPEC = load_spec(mockserver.http.app.CONTROL_SPEC)
+CONTROL = mockserver.http.app.CONTROL_PREFIX
 
 
 USER_A, USER_B = user_of(ORG_A), user_of(ORG_B)

@@ -1,4 +1,4 @@
-"""The control API under /__mock (mockserver/control.yaml): sessions, reset, invoices dump,
+"""The control API under /__mock (mockserver/http/control.yaml): sessions, reset, invoices dump,
 fixtures, clock, request log; unreachable from the contract's paths; off with `control=False`."""
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.request_log import MAX_BODY_CHARS, RequestLog
+from mockserver.http.request_log import MAX_BODY_CHARS, RequestLog
 from mockserver.store import persistence
 from tests.mockserver.support import (
     NOW,
@@ -376,7 +376,7 @@ def test_the_request_log_is_bounded_in_bytes(make_client):
 
 
 def test_the_request_log_drops_the_oldest_past_its_byte_bound():
-    from mockserver.request_log import Exchange
+    from mockserver.http.request_log import Exchange
 
     log = RequestLog(capacity=500, max_bytes=100_000)
     for index in range(100):

@@ -2,7 +2,7 @@
 
 Methods, request targets, query strings, header names and values (bytes and lengths), bodies
 (bytes, encodings, nesting, numbers of any size, escapes including lone surrogates) go to the
-contract's paths, the control API (`mockserver/control.yaml`), Swagger UI and paths nobody
+contract's paths, the control API (`mockserver/http/control.yaml`), Swagger UI and paths nobody
 serves. Requests are written byte by byte on a socket (httpx refuses most of this), one
 connection each, so a server that gives up on one request cannot hide the next one's answer.
 
@@ -33,7 +33,7 @@ from tests.servers import serve
 SEED = 20261201
 ROUNDS = 3000
 CONTROL_SPEC = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "mockserver" / "control.yaml").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[2] / "mockserver" / "http" / "control.yaml").read_text(encoding="utf-8")
 )
 CONTROL_PREFIX = CONTROL_SPEC["servers"][0]["url"]
 CONTROL_PATHS = [CONTROL_PREFIX + path for path in CONTROL_SPEC["paths"]]

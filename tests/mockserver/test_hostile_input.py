@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.protocol import MAX_HEAD_BYTES, MAX_HEADERS
+from mockserver.http.protocol import MAX_HEAD_BYTES, MAX_HEADERS
 from tests.mockserver.support import MINIMAL, SPEC, USER_A, assert_error, auth, create_app
 from tests.mockserver.test_fuzz import Answer, Junk, envelope_problem, send
 from tests.servers import serve

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
-from mockserver import views
 from mockserver.domain import line_items, rules
 from mockserver.domain.errors import Refusal
 from mockserver.domain.invoice_store import InvoiceStore
 from mockserver.domain.line_list import LineList
 from mockserver.domain.rules import Invoice, Line
+from mockserver.http import views
 from tests.mockserver.support import (
     CREATE_DEFAULTS,
     NOW,

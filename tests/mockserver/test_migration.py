@@ -226,7 +226,7 @@ KILLED_DURING = """
 import os, signal, sys, warnings
 warnings.simplefilter("ignore")
 from mockserver.store import migrations
-from mockserver.app import create_app
+from mockserver.http.app import create_app
 
 def kill_at(done):
     if done == sys.argv[2]:

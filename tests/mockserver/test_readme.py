@@ -6,8 +6,8 @@ import json
 import re
 import shlex
 
-from mockserver.app import create_app
 from mockserver.domain.fixtures import load_world
+from mockserver.http.app import create_app
 from tests.conftest import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ def fake_handlers() -> Iterator[str]:
     """The name of an importable module with a function per operationId of the real spec.
 
     Built from the spec rather than written out, so `spec check` tests do not depend on
-    `mockserver.handlers` (written by someone else) nor break when an operation is added.
+    `mockserver.http.handlers` (written by someone else) nor break when an operation is added.
     """
     module = types.ModuleType(FAKE_HANDLERS)
     for _path, _method, operation in iter_operations(load_spec()):

@@ -46,7 +46,7 @@ def test_real_spec_passes_with_handlers_that_fit(fake_handlers: str):
 
 
 def test_real_spec_passes_against_the_mock_handlers():
-    """Needs `mockserver.handlers` with a handler per operationId (the lifecycle ones since issue 13)."""
+    """Needs `mockserver.http.handlers` with a handler per operationId (the lifecycle ones since issue 13)."""
     report = check_spec(load_spec())
     assert report.ok, "\n".join(map(str, report.problems))
 

@@ -516,7 +516,7 @@ def build_app(
     """Every fault over its own instance of `upstream` (default: the mock), plus the unwrapped
     upstream under `/clean`."""
     if upstream is None:
-        from mockserver.app import create_app
+        from mockserver.http.app import create_app
 
         upstream = create_app
     apps: dict[str, ASGIApp] = {"clean": upstream()}

@@ -1,7 +1,7 @@
 """The mock's outer ASGI layers: every refusal in the envelope, and CORS only where it matters.
 
 `EnvelopeLayer` is the one place an exception becomes an answer (through the one JSON writer,
-mockserver/answers.py); `CrossOriginOnly` keeps CORS off the hot path, since CORS headers matter
+mockserver/http/answers.py); `CrossOriginOnly` keeps CORS off the hot path, since CORS headers matter
 only to requests a browser sent cross-origin (they carry `Origin`).
 """
 
@@ -12,8 +12,8 @@ import logging
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.answers import send_json
-from mockserver.error_handlers import AllowTable, answer_for
+from mockserver.http.answers import send_json
+from mockserver.http.error_handlers import AllowTable, answer_for
 
 logger = logging.getLogger("mockserver")
 

@@ -4,8 +4,8 @@ Connexion's stock validators build a fresh `jsonschema` validator on every reque
 `uuid` format (draft 4 does not define it) and answer problem+json with a free-text message.
 These validate with a jsonschema-rs validator compiled once per operation from `openapi.yaml`
 and raise a `Refusal` with one `FieldError` per broken rule, so the client learns the field,
-the rule and the value. They know no framework: the operation layer hands them headers, the
-query string and the body's `receive`.
+the rule and the value. They know no framework: Connexion's validation stage
+(mockserver/http/validators.py) hands them headers, the query string and the body's `receive`.
 """
 
 from __future__ import annotations
@@ -149,6 +149,15 @@ class Compiled:
         return field_errors(self.validator, self.schema, instance, prefix)
 
 
+def check_media_type(content_type: str) -> None:
+    """415 unless the body is `application/json` (any case, with or without parameters)."""
+    if content_type.split(";", 1)[0].strip().lower() != JSON:
+        raise Refusal(
+            "unsupported_media_type",
+            f"Content-Type: must be application/json, got {content_type[:80]!r}.",
+        )
+
+
 class BodyValidator:
     """Reads, parses and validates a JSON body: 415, 413 over the limit, 400 malformed, 422 schema.
 
@@ -169,12 +178,7 @@ class BodyValidator:
         self.max_bytes = max_bytes
 
     async def read(self, headers: Headers, receive: Receive) -> Any:
-        content_type = headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != JSON:
-            raise Refusal(
-                "unsupported_media_type",
-                f"Content-Type: must be application/json, got {content_type[:80]!r}.",
-            )
+        """The body, parsed and validated; its media type was checked before (`check_media_type`)."""
         declared = headers.get("content-length")
         if (
             declared is not None

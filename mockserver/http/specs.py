@@ -1,4 +1,7 @@
-"""The specs the mock serves, and how their operations are named (the routers and plans agree on it)."""
+"""The specs the mock serves, and how their operations are named.
+
+Connexion's router names a routed operation so, and the mock's plans are keyed by that name.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ class Api:
 
     spec: dict[str, Any]
     handlers: str
-    validated: bool = False  # already checked against the OpenAPI schema (a bundled spec)
 
 
 def operation_key(handlers: str, operation_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.request_log import RequestLog
+from mockserver.http.request_log import RequestLog
 from mockserver.store.state import Sessions
 
 

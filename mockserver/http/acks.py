@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.answers import send_json
-from mockserver.error_handlers import error_envelope
+from mockserver.http.answers import send_json
+from mockserver.http.error_handlers import error_envelope
 from mockserver.store import journal
 from mockserver.store.journal import Journal, WriteFailed
 

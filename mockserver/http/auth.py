@@ -2,7 +2,7 @@
 
 The token table is the fixtures' (`World.users`); the contract's security scheme is `http`
 `bearer`. A refusal says why (missing, not `Bearer <token>`, unknown) and is a 401 with
-`WWW-Authenticate: Bearer` (mockserver/error_handlers.py). A key's `scopes` decide what it may
+`WWW-Authenticate: Bearer` (mockserver/http/error_handlers.py). A key's `scopes` decide what it may
 do (403, P74) and its `rate_limit` how often (429 with `Retry-After`, P22).
 """
 

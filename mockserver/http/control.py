@@ -9,11 +9,11 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from mockserver import views
-from mockserver.call import Call
 from mockserver.domain import rules
 from mockserver.domain.errors import Refusal, success_envelope
 from mockserver.domain.fixtures import FixtureError, parse_world
+from mockserver.http import views
+from mockserver.http.call import Call
 from mockserver.store import persistence
 from mockserver.store.state import DEFAULT_SESSION, MockState
 

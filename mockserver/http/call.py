@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
+from starlette.types import Scope
 
 from mockserver.domain.fixtures import User
-from mockserver.runtime import Runtime
+from mockserver.http.runtime import Runtime
 from mockserver.store.state import MockState
 
 
@@ -26,3 +27,20 @@ class Call:
     def query(self) -> QueryParams:
         """The parsed query (built on demand: most requests have none)."""
         return QueryParams(self.query_string)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, by its lower-case name (ASGI servers lower-case them).
+
+    A scan of the raw list: the stages ask one header each, on every request, and building
+    Starlette's `Headers` for one lookup cost more than the lookup.
+    """
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def headers(scope: Scope, name: bytes) -> list[str]:
+    """Every value of a repeatable request header (`Prefer`), in order."""
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]

@@ -27,7 +27,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mockserver.error_handlers import error_envelope
+from mockserver.http.error_handlers import error_envelope
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 100

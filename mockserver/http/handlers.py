@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver import views
-from mockserver.call import Call
 from mockserver.domain import line_items, rules, updates
 from mockserver.domain.errors import success_envelope
 from mockserver.domain.fixtures import User
+from mockserver.http import views
+from mockserver.http.call import Call
 
 # The reference's success messages (openapi.yaml Bulk update invoices, Create line items; sic).
 BULK_UPDATED = "Successfully updated {count} invoice(s)"

@@ -12,9 +12,9 @@ import logging
 import re
 from typing import Any
 
+from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 
-from mockserver import connexion_fence
 from mockserver.domain.errors import Kind, Refusal
 
 logger = logging.getLogger("mockserver")
@@ -90,9 +90,8 @@ def answer_for(error: Exception, allow: AllowTable, path: str) -> tuple[int, Any
             return refusal_answer(Refusal(kind, message), allow, path)
         detail = str(error.detail).rstrip(".") + "."
         return error.status_code, error_envelope(error.status_code, detail), []
-    problem = connexion_fence.problem(error)
-    if problem is not None:
-        status, message = problem
+    if isinstance(error, ProblemException):
+        status, message = error.status, str(error.detail or error.title or "Request refused")
         if status >= 500:
             logger.error("%s", message)
         headers = [WWW_AUTHENTICATE] if status == 401 else []

@@ -1,0 +1,185 @@
+"""The factory: `create_app` assembles a `MockServer` from the specs, the fixtures and the options.
+
+Every request goes through one Connexion app (mockserver/http/wiring.py): the mock's outer layers
+(CORS, the request log, durable answers, the envelope), then Connexion's Swagger UI, routing,
+security and validation with the mock's stages between them, and the handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from connexion import AsyncApp
+from starlette.types import Receive, Scope, Send
+
+from contract.facts import read_facts
+from contract.spec import default_spec_path, load_spec
+from mockserver.domain import rules
+from mockserver.domain.fixtures import World, load_world
+from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
+from mockserver.http import protocol, wiring
+from mockserver.http.acks import DurableAcks
+from mockserver.http.error_handlers import AllowTable
+from mockserver.http.layers import CrossOriginOnly, EnvelopeLayer
+from mockserver.http.request_log import RequestLog, RequestLogMiddleware
+from mockserver.http.runtime import Runtime
+from mockserver.http.specs import Api
+from mockserver.http.stages import Plans, plans
+from mockserver.store.journal import Journal
+from mockserver.store.state import DEFAULT_MAX_SESSIONS, Sessions, SpecDefaults
+from mockserver.store.state_file import open_state_file
+
+# operationId `create_invoice` is served by mockserver.http.handlers.create_invoice
+HANDLERS = "mockserver.http.handlers"
+CONTROL_HANDLERS = "mockserver.http.control"
+CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
+CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
+SWAGGER_UI_PATH = "/ui"
+CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
+CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
+
+
+class MockServer:
+    """A ready mock: the ASGI app, and what it owns (its runtime, its state file, its protocol).
+
+    Serve it with `uvicorn.run(mock, **mock.uvicorn_options())`, so that what uvicorn refuses
+    itself is in the envelope too (mockserver/http/protocol.py). It runs its own lifespan (the state
+    file); Connexion's app sees HTTP requests only.
+    """
+
+    def __init__(
+        self, connexion: AsyncApp, runtime: Runtime, persistence: Journal | None, allow: AllowTable
+    ) -> None:
+        self.connexion = connexion  # until its first request, Connexion's public API can extend it
+        self.runtime = runtime
+        self.persistence = persistence
+        self._allow = allow
+
+    @property
+    def journal(self) -> Journal:
+        """The state file's journal (tests and tools); only a mock started with a state file has one."""
+        if self.persistence is None:
+            raise RuntimeError("this mock was started without --state-file")
+        return self.persistence
+
+    @property
+    def world(self) -> World:
+        return self.runtime.sessions.world
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self.connexion(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol: at shutdown the state file's changes under way are committed.
+
+        The journal's writer runs from `create_app` on (it was opened there, so a file that
+        cannot be used stops the start before anything listens).
+        """
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.persistence is not None:
+                    await self.persistence.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def test_client(self, **kwargs: Any) -> Any:
+        """Starlette's in-process test client on this mock."""
+        from starlette.testclient import TestClient
+
+        return TestClient(self, **kwargs)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return protocol.uvicorn_options(self._allow.lookup)
+
+
+def outer_layers(
+    runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None, journal: Journal | None
+) -> list[Any]:
+    """The first middlewares of the list, outermost first: CORS when on, the request log, the
+    state file's durable answers, the envelope layer.
+
+    With a state file, answers wait for their changes' commit (mockserver/http/acks.py) between the
+    log and the envelope layer: the log records a 503 for a refused write, and error answers
+    wait too.
+    """
+    layers: list[Any] = []
+    if cors_origins:
+        layers.append(
+            partial(
+                CrossOriginOnly,
+                allow_origins=list(cors_origins),
+                allow_methods=["*"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=CORS_EXPOSED,
+                max_age=600,
+            )
+        )
+    layers.append(partial(RequestLogMiddleware, log=runtime.request_log))
+    if journal is not None:
+        layers.append(partial(DurableAcks, journal=journal))
+    layers.append(partial(EnvelopeLayer, allow=allow))
+    return layers
+
+
+def create_app(
+    fixtures_path: str | Path | None = None,
+    spec_path: str | Path | None = None,
+    *,
+    validate_responses: bool = False,
+    clock: datetime | None = None,
+    max_invoices: int = DEFAULT_MAX_INVOICES,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    cors_origins: Sequence[str] | None = ("*",),
+    control: bool = True,
+    swagger_ui: bool = True,
+    state_file: str | Path | None = None,
+) -> MockServer:
+    """A ready mock: openapi.yaml served with the fixtures' world.
+
+    `clock` fixes every session's clock at start; `cors_origins=None` turns CORS off;
+    `control=False` removes the control API; `state_file` keeps the sessions across restarts
+    (a corrupt or incompatible file raises `StateFileError`).
+    """
+    spec = load_spec(Path(spec_path) if spec_path is not None else default_spec_path())
+    facts = read_facts(spec)
+    world = load_world(fixtures_path)
+    rules.check_world(world)
+    sessions = Sessions(
+        world,
+        SpecDefaults.from_spec(spec),
+        max_invoices=max_invoices,
+        max_sessions=max_sessions,
+        start_clock=clock,
+    )
+    runtime = Runtime(sessions, RequestLog())
+    persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
+
+    apis = [Api(spec, HANDLERS)]
+    if control:
+        apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS))
+    table: Plans = {}
+    for api in apis:
+        contract = api.handlers == HANDLERS
+        table |= plans(api, contract=contract, scopes=facts.scopes if contract else None)
+    allow = AllowTable([api.spec for api in apis])
+    app = wiring.build_app(
+        apis,
+        outer=outer_layers(runtime, allow, cors_origins, persistence),
+        plans=table,
+        runtime=runtime,
+        max_body_bytes=facts.max_body_bytes,
+        swagger_ui=swagger_ui,
+        swagger_ui_path=SWAGGER_UI_PATH,
+        validate_responses=validate_responses,
+    )
+    return MockServer(app, runtime, persistence, allow)
