@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.facts import read_facts
-from contract.spec import default_spec_path, load_spec
+from contract.spec import default_spec_path, iter_operations, load_spec
 from mockserver import protocol, rules
 from mockserver.acks import DurableAcks
 from mockserver.dispatch import OperationLayer, Operations, Plan, plans
@@ -41,7 +41,27 @@ CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
 CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
 SWAGGER_UI_PATH = "/ui"
 CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
-CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
+# Response headers a page must be able to read that no spec documents: the mock's own (the applied
+# `Prefer` scenario, a 405's `Allow`, a failed commit's 503 `Retry-After`). The documented ones are
+# read from the specs (`cors_exposed`).
+CORS_EXPOSED = ["Preference-Applied", "Allow", "Retry-After"]
+
+
+def cors_exposed(specs: Sequence[dict[str, Any]]) -> list[str]:
+    """Every response header the specs document (`headers` of a shared or an operation's
+    response), then the mock's own: a browser hides from the page any header not listed, so a
+    header added to the contract is readable without a change here."""
+    responses = [
+        response
+        for spec in specs
+        for response in [
+            *spec.get("components", {}).get("responses", {}).values(),
+            *(r for _path, _method, op in iter_operations(spec) for r in op.get("responses", {}).values()),
+        ]
+    ]
+    names = [name for response in responses for name in response.get("headers", {})]
+    unique = {name.lower(): name for name in [*names, *CORS_EXPOSED]}
+    return list(unique.values())
 
 
 class MockServer:
@@ -141,6 +161,7 @@ def outer_layers(
     allow: AllowTable,
     cors_origins: Sequence[str] | None,
     journal: Journal | None,
+    exposed: Sequence[str] = CORS_EXPOSED,
 ) -> ASGIApp:
     """The request log, the envelope layer inside it; CORS outermost when on.
 
@@ -158,7 +179,7 @@ def outer_layers(
             allow_origins=list(cors_origins),
             allow_methods=["*"],
             allow_headers=CORS_HEADERS,
-            expose_headers=CORS_EXPOSED,
+            expose_headers=list(exposed),
             max_age=600,
         )
     return app
@@ -231,6 +252,7 @@ def create_app(
     # Responses are validated by Connexion's layer, so then every request goes through it.
     routes = None if validate_responses else Routes(apis, table)
     routing = OwnRouting(routes, operations, connexion_app, eager=validate_responses)
+    exposed = cors_exposed([api.spec for api in apis])
     return MockServer(
-        outer_layers(routing, runtime, allow, cors_origins, persistence), runtime, persistence, allow
+        outer_layers(routing, runtime, allow, cors_origins, persistence, exposed), runtime, persistence, allow
     )
