@@ -214,6 +214,7 @@ def create_app(
         max_invoices=max_invoices,
         max_sessions=max_sessions,
         start_clock=clock,
+        control=control,
     )
     runtime = Runtime(sessions, RequestLog())
     persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
