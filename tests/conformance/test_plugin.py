@@ -113,3 +113,17 @@ def test_the_suite_is_skipped_only_on_purpose(tmp_path, args: tuple[str, ...], v
     completed = pytest_in(tmp_path, *args, *SUITE, "-rs", **variables)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "skipped on purpose" in completed.stdout and " passed" not in completed.stdout
+
+
+@pytest.mark.e2e
+def test_a_target_answering_500_to_everything_stops_the_run_in_one_line(tmp_path):
+    """Issue 21 item 7 under pytest: one line and exit 2, like the CLI, not 70 errors."""
+    from tests.conformance.test_failing_target import always_500
+    from tests.servers import serve
+
+    with serve(always_500) as base_url:
+        completed = pytest_in(tmp_path, "-p", "conformance.plugin", *SUITE, "--invoice-base-url", base_url)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    (line,) = [line for line in completed.stdout.splitlines() if "cannot check the server" in line]
+    assert "answers 5xx to every preflight request" in line
+    assert " error" not in completed.stdout and "failed" not in completed.stdout
