@@ -9,7 +9,11 @@ with the same report (and curl) as the CLI, a property the profile cannot feed i
 the reason. The options are prefixed `--invoice-` so that they cannot clash with other plugins
 (pytest-base-url owns `--base-url`), and they do nothing unless the suite is collected: loading
 the plugin never changes another test run. Without the plugin, the suite reads the same settings
-from INVOICE_CONFORMANCE_BASE_URL, _PROFILE, _SPEC, _MAX_EXAMPLES and _SEED.
+from INVOICE_CONFORMANCE_BASE_URL, _PROFILE, _SPEC, _MAX_EXAMPLES, _SEED and _SKIP.
+
+The suite collected without a server to check is a usage error (exit 4, one line naming what is
+missing), never a green run of skips; `--invoice-skip` (INVOICE_CONFORMANCE_SKIP=1) skips it on
+purpose, for a CI job that has no server on some branches.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ def pytest_addoption(parser: Any) -> None:
     for name, help_text in OPTIONS.items():
         kind = int if name in ("max-examples", "seed") else str
         group.addoption(f"--invoice-{name}", default=None, type=kind, help=help_text)
+    group.addoption(
+        "--invoice-skip",
+        action="store_true",
+        default=None,
+        help="skip the suite on purpose (without it, no --invoice-base-url is a usage error)",
+    )
 
 
 def pytest_report_header(config: Any) -> str | None:

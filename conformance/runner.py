@@ -11,14 +11,14 @@ import re
 import secrets
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
-from conformance.client import Client, RateLimited
+from conformance.client import Client, Exchange, RateLimited
 from conformance.core import PROPERTIES, Context, NotRun, Property, RunSettings, Violation
 from conformance.profile import Profile, load_profile
 from contract.spec import default_spec_path, load_spec
@@ -123,15 +123,55 @@ def build_context(config: RunConfig, profile: Profile | None = None) -> Context:
     )
 
 
+# A uid no server has issued (version 4, all zeros): its read is a documented 404.
+UNKNOWN_UID = "00000000-0000-4000-8000-000000000000"
+Probe = Callable[[Client, "str | None"], Exchange]
+# The preflight's requests after the first, each documented with a status below 500 (list: 200,
+# an unknown invoice: 404, an empty create: 422). Sent only when the first (list without a
+# token: 401) answered 5xx, so a server that answers never receives them.
+FAILING_PROBES: tuple[tuple[str, Probe], ...] = (
+    ("GET /api/invoices", lambda client, token: client.list(token)),
+    (f"GET /api/invoices/{UNKNOWN_UID}", lambda client, token: client.get(token, UNKNOWN_UID)),
+    ("POST /api/invoices {}", lambda client, token: client.create(token, {})),
+)
+
+
 def preflight(ctx: Context) -> str | None:
-    """Why the server cannot be checked at all (it does not answer), or None."""
+    """Why the server cannot be checked at all, or None.
+
+    It cannot when it does not answer, when the base URL is not the API's (404), or when it fails
+    rather than violates: every preflight request answered 5xx (the first, `GET /api/invoices`
+    without a token, and each of `FAILING_PROBES` with the profile's first token), though each is
+    documented below 500. That is a server down behind its port, not 70 broken rules; a server
+    with one real 500 bug answers some of them and is checked (and fails, exit 1).
+    """
     try:
         exchange = ctx.client.list(None)
     except httpx.HTTPError as error:
         return f"{ctx.client.base_url} does not answer: {error}"
     if exchange.status == 404:
         return f"{exchange.url} is 404: is {ctx.client.base_url} the base URL of the invoice API?"
+    if exchange.status >= 500:
+        return _all_failing(ctx, exchange)
     return None
+
+
+def _all_failing(ctx: Context, first: Exchange) -> str | None:
+    """The diagnosis if every preflight request answers 5xx too, else None (the run goes on)."""
+    token = ctx.profile.tokens[0] if ctx.profile.tokens else None
+    answers = [f"GET /api/invoices without a token: {first.status}"]
+    for label, probe in FAILING_PROBES:
+        try:
+            status = probe(ctx.client, token).status
+        except httpx.HTTPError as error:
+            return f"{ctx.client.base_url} stopped answering during the preflight: {error}"
+        if status < 500:
+            return None
+        answers.append(f"{label}: {status}")
+    return (
+        f"{ctx.client.base_url} answers 5xx to every preflight request ({'; '.join(answers)}): "
+        "the server is failing, not checkable; see its log"
+    )
 
 
 def run_property(ctx: Context, item: Property) -> PropertyResult:

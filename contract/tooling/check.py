@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from contract.tooling.examples import check_examples
+from contract.tooling.extension_check import check_extension_enums
 from contract.tooling.handlers import DEFAULT_HANDLER_MODULE, check_handlers
 from contract.tooling.links import check_links
 from contract.tooling.model import Problem, Tally
@@ -49,6 +50,7 @@ def semantic_checks(handler_module: str = DEFAULT_HANDLER_MODULE) -> list[Check]
         check_error_responses,
         lambda spec: check_handlers(spec, handler_module),
         check_unused,
+        check_extension_enums,
     ]
 
 

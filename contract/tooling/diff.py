@@ -4,7 +4,8 @@ Both specs are compared with every `$ref` inlined (`contract.spec.inline_refs`),
 inside a shared component is reported at each operation it reaches, under that operation's
 pointer: that is where a client meets it. Pointers name the new spec's place (the old one's for
 something removed). Schema rules live in `schema_diff`; this module walks paths, operations,
-parameters, bodies, responses and security.
+parameters, bodies, responses and security; `x-` extensions (the facts `contract/facts.py` reads)
+and `operationId`s are compared in `extension_diff`, on the documents as written.
 
 Paths and operations themselves (added, removed) are reported on the response side: the request
 no longer gets the answer it used to. Security is request side: it is what clients must send.
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from contract.spec import inline_refs, iter_operations
+from contract.tooling.extension_diff import diff_extensions, diff_operation_ids
 from contract.tooling.model import Change, Side, join, operation_pointer
 from contract.tooling.schema_diff import diff_schema
 from contract.tooling.security_diff import diff_security
@@ -53,6 +55,8 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             changes.append(
                 Change(operation_pointer(path, method), "response", True, "operation-removed", reason)
             )
+    changes.extend(diff_operation_ids(old, new))
+    changes.extend(diff_extensions(old, new))
     return changes
 
 

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 from contract.tooling.check import CheckReport
+from contract.tooling.extension_diff import UNCLASSIFIED
 from contract.tooling.model import Change
 
 DiffFormatter = Callable[[list[Change], str, str], str]
@@ -31,7 +32,10 @@ def diff_summary(changes: list[Change], old_label: str, new_label: str) -> str:
     if not changes:
         return f"{old_label} -> {new_label}: no differences"
     breaking = sum(change.breaking for change in changes)
-    return f"{old_label} -> {new_label}: {breaking} breaking, {len(changes) - breaking} non-breaking"
+    review = sum(change.rule == UNCLASSIFIED for change in changes)
+    unclassified = f" ({review} not classified: review)" if review else ""
+    counts = f"{breaking} breaking, {len(changes) - breaking} non-breaking{unclassified}"
+    return f"{old_label} -> {new_label}: {counts}"
 
 
 def diff_text(changes: list[Change], old_label: str, new_label: str) -> str:

@@ -41,14 +41,37 @@ def _git(arguments: list[str], cwd: Path) -> str:
     except OSError as exc:
         raise SpecSourceError(f"cannot run git: {exc}") from exc
     if result.returncode != 0:
-        raise SpecSourceError(f"git {' '.join(arguments)}: {result.stderr.strip()}")
+        first = (result.stderr.strip().splitlines() or ["failed"])[0]  # one line on the command line
+        raise SpecSourceError(f"git {' '.join(arguments)}: {first}")
     return result.stdout
+
+
+def _repository_root(path: Path) -> Path:
+    """The root of the git work tree holding `path`, or a one-line reason why there is none."""
+    if not path.is_file():
+        raise SpecSourceError(f"no such file: {path}")
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise SpecSourceError(f"cannot run git: {exc}") from exc
+    if result.returncode != 0:
+        raise SpecSourceError(
+            f"--base compares a spec with its committed version, but {path} is not in a git repository; "
+            "compare two files instead (spec diff OLD NEW)"
+        )
+    return Path(result.stdout.strip()).resolve()
 
 
 def load_at_ref(ref: str, new_path: Path) -> tuple[dict[str, Any], str]:
     """(spec, label) of `new_path` as committed at `ref`, the path taken relative to its repo root."""
     resolved = new_path.resolve()
-    root = Path(_git(["rev-parse", "--show-toplevel"], resolved.parent).strip()).resolve()
+    root = _repository_root(resolved)
     relative = resolved.relative_to(root).as_posix()
     label = f"{ref}:{relative}"
     return _parse(_git(["show", label], root), label), label

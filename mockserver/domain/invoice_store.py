@@ -37,14 +37,22 @@ S = TypeVar("S", bound=Stored)
 
 
 class StoreFull(Exception):
-    """The mock holds `limit` invoices; new ones are refused, never silently dropped."""
+    """The mock holds `limit` invoices; new ones are refused, never silently dropped.
 
-    def __init__(self, limit: int) -> None:
+    The message names what makes room; the control API's reset only where it is served
+    (`resettable`: not under `--no-control`, where suggesting it would send the user to a 404).
+    """
+
+    def __init__(self, limit: int, resettable: bool = True) -> None:
         self.limit = limit
+        reset = (
+            "empty this session with POST /__mock/reset (every session with ?all=true), or "
+            if resettable
+            else ""
+        )
         self.message = (
             f"The mock holds {limit} invoices across all sessions, its limit (--max-invoices): "
-            "empty this session with POST /__mock/reset (every session with ?all=true), or "
-            "restart it with a higher --max-invoices."
+            f"{reset}restart it with a higher --max-invoices."
         )
         super().__init__(self.message)
 
@@ -58,10 +66,11 @@ class DuplicateNumber(Exception):
 class Quota:
     """How many invoices all the stores of one mock may hold together; thread-safe."""
 
-    def __init__(self, limit: int = DEFAULT_MAX_INVOICES) -> None:
+    def __init__(self, limit: int = DEFAULT_MAX_INVOICES, resettable: bool = True) -> None:
         if limit < 1:
             raise ValueError("max_invoices must be at least 1")
         self.limit = limit
+        self.resettable = resettable  # whether POST /__mock/reset exists to make room
         self.used = 0
         self._lock = threading.Lock()
 
@@ -69,7 +78,7 @@ class Quota:
         """One more invoice, or `StoreFull`."""
         with self._lock:
             if self.used >= self.limit:
-                raise StoreFull(self.limit)
+                raise StoreFull(self.limit, self.resettable)
             self.used += 1
 
     def force(self, count: int) -> None:

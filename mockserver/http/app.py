@@ -17,7 +17,7 @@ from connexion import AsyncApp
 from starlette.types import Receive, Scope, Send
 
 from contract.facts import read_facts
-from contract.spec import default_spec_path, load_spec
+from contract.spec import default_spec_path, iter_operations, load_spec
 from mockserver.domain import rules
 from mockserver.domain.fixtures import World, load_world
 from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
@@ -40,7 +40,27 @@ CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
 CONTROL_PREFIX = "/__mock"  # control.yaml's `servers` url
 SWAGGER_UI_PATH = "/ui"
 CORS_HEADERS = ["Authorization", "Content-Type", "Prefer", "X-Mock-Session"]
-CORS_EXPOSED = ["WWW-Authenticate", "Preference-Applied", "Allow"]
+# Response headers a page must be able to read that no spec documents: the mock's own (the applied
+# `Prefer` scenario, a 405's `Allow`, a failed commit's 503 `Retry-After`). The documented ones are
+# read from the specs (`cors_exposed`).
+CORS_EXPOSED = ["Preference-Applied", "Allow", "Retry-After"]
+
+
+def cors_exposed(specs: Sequence[dict[str, Any]]) -> list[str]:
+    """Every response header the specs document (`headers` of a shared or an operation's
+    response), then the mock's own: a browser hides from the page any header not listed, so a
+    header added to the contract is readable without a change here."""
+    responses = [
+        response
+        for spec in specs
+        for response in [
+            *spec.get("components", {}).get("responses", {}).values(),
+            *(r for _path, _method, op in iter_operations(spec) for r in op.get("responses", {}).values()),
+        ]
+    ]
+    names = [name for response in responses for name in response.get("headers", {})]
+    unique = {name.lower(): name for name in [*names, *CORS_EXPOSED]}
+    return list(unique.values())
 
 
 class MockServer:
@@ -103,7 +123,11 @@ class MockServer:
 
 
 def outer_layers(
-    runtime: Runtime, allow: AllowTable, cors_origins: Sequence[str] | None, journal: Journal | None
+    runtime: Runtime,
+    allow: AllowTable,
+    cors_origins: Sequence[str] | None,
+    journal: Journal | None,
+    exposed: Sequence[str] = CORS_EXPOSED,
 ) -> list[Any]:
     """The first middlewares of the list, outermost first: CORS when on, the request log, the
     state file's durable answers, the envelope layer.
@@ -120,7 +144,7 @@ def outer_layers(
                 allow_origins=list(cors_origins),
                 allow_methods=["*"],
                 allow_headers=CORS_HEADERS,
-                expose_headers=CORS_EXPOSED,
+                expose_headers=list(exposed),
                 max_age=600,
             )
         )
@@ -160,6 +184,7 @@ def create_app(
         max_invoices=max_invoices,
         max_sessions=max_sessions,
         start_clock=clock,
+        control=control,
     )
     runtime = Runtime(sessions, RequestLog())
     persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None
@@ -174,7 +199,9 @@ def create_app(
     allow = AllowTable([api.spec for api in apis])
     app = wiring.build_app(
         apis,
-        outer=outer_layers(runtime, allow, cors_origins, persistence),
+        outer=outer_layers(
+            runtime, allow, cors_origins, persistence, cors_exposed([api.spec for api in apis])
+        ),
         plans=table,
         runtime=runtime,
         max_body_bytes=facts.max_body_bytes,

@@ -86,11 +86,13 @@ class Sessions:
         max_invoices: int = DEFAULT_MAX_INVOICES,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
         start_clock: datetime | None = None,
+        control: bool = True,
     ) -> None:
         self.world = world
         self.defaults = defaults
-        self.quota = Quota(max_invoices)
+        self.quota = Quota(max_invoices, resettable=control)
         self.max_sessions = max_sessions
+        self.control = control  # the control API is served: its reset may be suggested
         self.start_clock = start_clock
         self.journal: Journal | None = None  # set when the mock keeps a state file
         self._lock = threading.Lock()
@@ -153,11 +155,9 @@ class Sessions:
             if name not in self._sessions:
                 named = len(self._sessions) - (DEFAULT_SESSION in self._sessions)
                 if name != DEFAULT_SESSION and named >= self.max_sessions:
-                    raise Refusal(
-                        "full",
-                        f"X-Mock-Session: the mock holds {self.max_sessions} named sessions already; "
-                        "reset them with POST /__mock/reset?all=true.",
-                    )
+                    remedy = "reset them with POST /__mock/reset?all=true" if self.control else "restart it"
+                    held = f"the mock holds {self.max_sessions} named sessions already"
+                    raise Refusal("full", f"X-Mock-Session: {held}; {remedy}.")
                 self._sessions[name] = self.new_state(name)
             return self._sessions[name]
 

@@ -287,3 +287,31 @@ def test_a_page_of_an_origin_not_allowed_is_blocked_by_the_browser(page):
         assert "error" in result["canned"], result
         stored = httpx.get(f"{mock_url}{CONTROL}/invoices", headers={SESSION_HEADER: "cors-blocked"})
         assert stored.json()["data"] == [], "the browser never sent the POST"
+
+
+# The page's viewport height (tests/frontend/conftest.py `page`): what a newcomer sees unscrolled.
+FIRST_SCREEN = 1000
+
+
+def test_swagger_ui_shows_authorize_and_the_first_operation_on_the_first_screen(page, mock_url, tmp_path):
+    """Issue 21: the precision table in `info.description` put the first operation 4,000 px down.
+
+    The table (and the Choices) are folded in `<details>`; the screenshot is kept for a look.
+    """
+    page.goto(f"{mock_url}/ui/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    first_operation = page.locator(".opblock").first
+    first_operation.wait_for()
+    authorize_button = page.locator(".scheme-container button.authorize")
+    page.screenshot(path=str(tmp_path / "swagger-ui-first-screen.png"))
+    top = first_operation.bounding_box()
+    button = authorize_button.bounding_box()
+    assert top is not None and button is not None
+    assert button["y"] + button["height"] <= FIRST_SCREEN, f"Authorize at {button['y']:.0f} px"
+    assert top["y"] < FIRST_SCREEN, f"the first operation starts at {top['y']:.0f} px"
+    # Folded, not gone: the table is one click away and renders as a table.
+    details = page.locator(".swagger-ui .info details").filter(has_text="precision table")
+    assert details.count() == 1
+    details.locator("summary").click()
+    assert details.locator("table tr").count() > 70
+    page.screenshot(path=str(tmp_path / "swagger-ui-precision-table-open.png"))

@@ -3,10 +3,12 @@ off with `cors_origins=None` / `--no-cors`; Swagger UI at `/ui/` (off with `--no
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.frontend.conftest import CONTROL, UNKNOWN_UID, USER_A, body_for, headers
+from tests.frontend.conftest import CONTROL, CONTROL_SPEC, SPEC, UNKNOWN_UID, USER_A, WORLD, body_for, headers
 
 APP_ORIGIN = "http://localhost:5173"
 ALLOWED = "http://app.example"
@@ -61,6 +63,47 @@ def test_real_request_with_origin_gets_allow_origin_and_exposed_headers(client):
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     # A page must be able to read these: the 401 challenge and which scenario applied.
     assert {"www-authenticate", "preference-applied"} <= exposed
+
+
+def exposed_headers(response: httpx.Response) -> set[str]:
+    return {h.strip().lower() for h in response.headers.get("access-control-expose-headers", "").split(",")}
+
+
+def documented_response_headers(node: Any, parent: Any = None) -> set[str]:
+    """The names under every `headers` of a Response object (one with `description`) in a spec.
+
+    Walked generically, not the way the mock collects them, so a header the mock's walk misses
+    (an operation's own response, the control spec's) fails here.
+    """
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("headers"), dict) and "description" in node:
+            found |= {name.lower() for name in node["headers"]}
+        for value in node.values():
+            found |= documented_response_headers(value, node)
+    elif isinstance(node, list):
+        for item in node:
+            found |= documented_response_headers(item, node)
+    return found
+
+
+def test_every_response_header_the_contract_documents_is_exposed(client):
+    """A page reads a header only if CORS exposes it: the 401's challenge, the 429's Retry-After…"""
+    documented = documented_response_headers(SPEC) | documented_response_headers(CONTROL_SPEC)
+    assert {"www-authenticate", "retry-after"} <= documented  # the walk finds what we know is there
+    response = client.get("/api/invoices", headers={**headers(USER_A), "Origin": APP_ORIGIN})
+    assert documented <= exposed_headers(response), response.headers
+
+
+def test_a_rate_limited_page_can_read_retry_after(client):
+    """P22: `429` with `Retry-After`; a browser client must be able to read when to retry."""
+    limited, limit = next((user, user.rate_limit) for user in WORLD.users.values() if user.rate_limit)
+    request_headers = {**headers(limited), "Origin": APP_ORIGIN}
+    answers = [client.get("/api/invoices", headers=request_headers) for _ in range(limit.requests + 1)]
+    refused = answers[-1]
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["retry-after"]
+    assert "retry-after" in exposed_headers(refused), refused.headers
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,17 @@ def test_max_sessions_is_enforced_with_the_envelope(make_client):
     assert total(client, "s4") == 0
 
 
+@pytest.mark.parametrize("control", [True, False], ids=["control API", "--no-control"])
+def test_too_many_sessions_suggests_the_reset_only_where_it_is_served(make_client, control: bool):
+    """Issue 21: under `--no-control` the refusal named POST /__mock/reset, which is a 404 there."""
+    client = make_client(max_sessions=1, control=control)
+    assert total(client, "s1") == 0
+    message = client.get("/api/invoices", headers=headers(session="s2")).json()["message"]
+    assert ("/__mock/reset" in message) is control, message
+    if not control:
+        assert client.post(f"{CONTROL}/reset", params={"all": "true"}).status_code == 404
+
+
 @pytest.mark.e2e
 def test_parallel_runs_in_two_sessions_never_see_each_other(live_url, session_name):
     """Two test runs, 100 parallel creates each, against one real server."""

@@ -24,6 +24,16 @@ def test_full_store_refuses_new_invoices_and_keeps_the_old_ones(make_client):
     assert {item["uid"] for item in listed["items"]} == set(uids)
 
 
+@pytest.mark.parametrize("control", [True, False], ids=["control API", "--no-control"])
+def test_a_full_store_suggests_the_reset_only_where_it_is_served(make_client, control: bool):
+    """Issue 21: under `--no-control` the 507 sent the user to POST /__mock/reset, a 404 there."""
+    client = make_client(max_invoices=1, control=control)
+    created(client, body_for())
+    message = assert_error(create(client, body_for()), 507)["message"]
+    assert ("POST /__mock/reset" in message) is control, message
+    assert "restart it with a higher --max-invoices" in message
+
+
 def test_full_store_still_answers_409_to_a_duplicate_number(make_client):
     client = make_client(max_invoices=1)
     number = created(client, body_for())["invoice_number"]

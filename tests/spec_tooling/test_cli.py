@@ -187,6 +187,23 @@ def test_diff_base_compares_with_the_committed_spec(
     assert "no-such-ref" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("exists", [True, False], ids=["outside any repository", "no such file"])
+def test_diff_base_on_a_file_outside_a_repository_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], exists: bool
+):
+    """Issue 21: README's `spec diff --base` on a spec outside the clone (git's own words before)."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # /tmp inside a repo must not count
+    spec_path = tmp_path / "outside" / "openapi.yaml"
+    if exists:
+        write_spec(spec_path, load_spec())
+    assert run(["spec", "diff", "--base", "HEAD", str(spec_path)]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    expected = "is not in a git repository; compare two files instead" if exists else "no such file"
+    assert line.startswith("spec diff: ") and expected in line and str(spec_path) in line
+    assert captured.out == ""
+
+
 def test_python_m_conformance_spec_check_runs():
     """The real entry point (needs `conformance/cli.py`, which `conformance/__main__.py` imports)."""
     result = subprocess.run(
