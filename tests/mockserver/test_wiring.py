@@ -37,3 +37,18 @@ def test_the_factory_returns_an_object_that_owns_runtime_persistence_and_protoco
     assert mock.runtime.sessions.world is mock.world
     assert mock.persistence is None
     assert "http" in mock.uvicorn_options()
+
+
+def test_the_start_builds_connexions_stack_and_freezes_what_it_made_until_shutdown():
+    """A served mock is ready before its first request (issue 18's first 200 and p99), and the
+    readying request (`GET /`) leaves no trace: no session, no request log entry."""
+    import gc
+
+    mock = create_app()
+    assert mock.connexion.middleware.middleware_stack is None, "Connexion built its stack before the start"
+    with mock.test_client() as client:  # runs the lifespan, as uvicorn does
+        assert mock.connexion.middleware.middleware_stack is not None
+        assert gc.get_freeze_count() > 0
+        assert sessions(client) == {"default"}
+        assert client.get("/__mock/requests").json()["data"] == []
+    assert gc.get_freeze_count() == 0, "the shutdown did not unfreeze"
