@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.facts import default_facts
 from contract.spec import default_fixtures_path
 from contract.worldfile import WorldError, check_world_data, read_world_file
 
@@ -320,23 +319,21 @@ def _product(item: dict[str, Any]) -> Product:
     )
 
 
-def every_scope() -> frozenset[str]:
-    """Every scope some operation of the contract needs (openapi.yaml x-scopes, precision row P74)."""
-    return frozenset(scope for scopes in default_facts().scopes.values() for scope in scopes)
-
-
 def _ordinary(user: User, scopes: frozenset[str]) -> bool:
     """May do everything (no scopes, or every scope the contract names) and has no rate limit."""
     return user.rate_limit is None and (user.scopes is None or scopes <= user.scopes)
 
 
-def _profile(data: dict[str, Any], source: str) -> Profile:
-    """A profile from checked data; entries without the key a request needs (token, uid) are skipped."""
+def _profile(data: dict[str, Any], source: str, scopes: frozenset[str]) -> Profile:
+    """A profile from checked data; entries without the key a request needs (token, uid) are skipped.
+
+    `scopes` is every scope the checked spec names (`ContractFacts.every_scope`): a user holding
+    them all may do everything, so is an ordinary user of the properties.
+    """
 
     def entries(section: str, key: str) -> list[dict[str, Any]]:
         return [item for item in data.get(section, []) if item.get(key)]
 
-    scopes = every_scope()
     users = [_user(item) for item in entries("users", "token")]
     return Profile(
         users=tuple(user for user in users if _ordinary(user, scopes)),
@@ -356,15 +353,15 @@ def _profile(data: dict[str, Any], source: str) -> Profile:
     )
 
 
-def profile_from_dict(data: Any, source: str = "<memory>") -> Profile:
+def profile_from_dict(data: Any, scopes: frozenset[str], source: str = "<memory>") -> Profile:
     """Build a profile from parsed YAML, checked leniently against the world file's schema."""
     try:
-        return _profile(check_world_data(data, "lenient"), source)
+        return _profile(check_world_data(data, "lenient"), source, scopes)
     except ProfileError as error:
         raise ProfileError(f"{source}: {error}") from None
 
 
-def load_profile(path: str | Path | None = None) -> Profile:
-    """Read a profile file (default: the mock's fixtures), checked leniently."""
+def load_profile(path: str | Path | None, scopes: frozenset[str]) -> Profile:
+    """Read a profile file (None: the mock's fixtures), checked leniently; `scopes` as in `_profile`."""
     resolved = Path(path) if path is not None else default_profile_path()
-    return _profile(read_world_file(resolved, "lenient", "profile"), source=str(resolved))
+    return _profile(read_world_file(resolved, "lenient", "profile"), str(resolved), scopes)

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import Scope
 
-from contract.facts import default_facts
 from contract.spec import load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
@@ -22,6 +21,7 @@ from tests.conformance.faults.base import (
     envelope,
     envelope_with,
 )
+from tests.world import FACTS
 
 # -- the faults, one per rule family ---------------------------------------------------------------
 
@@ -52,7 +52,7 @@ def generated_number_reused(fault: Fault, request: Request, response: Response) 
     sent = request.json if isinstance(request.json, dict) else {}
     number = sent.get("invoice_number")
     if request.is_create and (number is None or not str(number).strip()):
-        first = default_facts().generated_number(datetime.now().year, 1)
+        first = FACTS.generated_number(datetime.now().year, 1)
         return _rewrite_data(response, lambda data: data.update(invoice_number=first))
     return response
 
@@ -278,7 +278,7 @@ class SequenceRace(Fault):
             sequence = self.memory.get("next", 900001)
             await asyncio.sleep(RACE_WINDOW)
             self.memory["next"] = sequence + 1
-            number = default_facts().generated_number(datetime.now().year, sequence)
+            number = FACTS.generated_number(datetime.now().year, sequence)
         response = await call(self.app, scope, request)
         if generated and response.status == 200 and isinstance(response.data, dict):
             numbers[response.data["uid"]] = number

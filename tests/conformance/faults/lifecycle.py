@@ -11,7 +11,6 @@ from typing import Any
 
 from starlette.types import Scope
 
-from contract.facts import default_facts
 from contract.spec import component_schema, load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
@@ -26,6 +25,7 @@ from tests.conformance.faults.base import (
 from tests.conformance.faults.create_read import (
     RACE_WINDOW,
 )
+from tests.world import FACTS
 
 # -- the lifecycle (issue 13): update, bulk update, bulk delete, line items, scopes -------------------
 
@@ -521,7 +521,7 @@ class DiscountCapped(Fault):
         response = await call(self.app, scope, request)
         sent = request.json
         lines = sent if isinstance(sent, list) else [sent]
-        discount = default_facts().context_type_bucket
+        discount = FACTS.context_type_bucket
         capped = (
             request.is_lines
             and request.method == "POST"
