@@ -31,6 +31,37 @@ LIST_NEEDS_DEFAULT = ("page", "per_page", "invoice_type")
 _NUMBER = "#/components/schemas/InvoiceCreateRequest/properties/invoice_number"
 
 
+@dataclass(frozen=True)
+class NumberFit:
+    """What a supplied `invoice_number` may be under a spec: the smallest `maxLength` and every
+    `pattern` of the request schemas that carry one (create, update, bulk update item)."""
+
+    max_length: int | None = None
+    patterns: tuple[str, ...] = ()
+
+    def accepts(self, number: str) -> bool:
+        fits = self.max_length is None or len(number) <= self.max_length
+        return fits and all(re.search(pattern, number) for pattern in self.patterns)
+
+
+NUMBER_REQUESTS = ("InvoiceCreateRequest", "InvoiceUpdateRequest", "InvoiceBulkUpdateItem")
+
+
+def number_fit(spec: dict[str, Any]) -> NumberFit:
+    """The `NumberFit` of a spec (a request schema it lacks, or one without the field: no limit)."""
+    lengths: list[int] = []
+    patterns: list[str] = []
+    for name in NUMBER_REQUESTS:
+        schema = spec.get("components", {}).get("schemas", {}).get(name, {})
+        number = schema.get("properties", {}).get("invoice_number") if isinstance(schema, dict) else None
+        if isinstance(number, dict):
+            if isinstance(number.get("maxLength"), int):
+                lengths.append(number["maxLength"])
+            if isinstance(number.get("pattern"), str):
+                patterns.append(number["pattern"])
+    return NumberFit(min(lengths) if lengths else None, tuple(dict.fromkeys(patterns)))
+
+
 class ContractError(ValueError):
     """A spec the mock or the kit cannot serve: where (a JSON pointer) and what is needed there.
 
@@ -53,6 +84,7 @@ class ContractFacts:
     default_invoice_type: str  # InvoiceType default
     statuses: dict[str, frozenset[int]]  # operationId -> the documented HTTP statuses
     scopes: dict[str, frozenset[str]]  # operationId -> x-scopes: a key needs one of them (P74)
+    supplied_number: NumberFit  # what a supplied invoice_number may be (maxLength, pattern)
     # context type -> money field, for the types `x-money-context-types` names (the rest: subtotal);
     # one dict lookup per line, as every change of line items sums its lines.
     buckets: dict[str, str] = field(init=False, compare=False, repr=False)
@@ -245,4 +277,5 @@ def read_facts(spec: dict[str, Any]) -> ContractFacts:
             for _pointer, op in operations
         },
         scopes={op["operationId"]: frozenset(op.get("x-scopes", ())) for _pointer, op in operations},
+        supplied_number=number_fit(spec),
     )
