@@ -120,7 +120,7 @@ def build_context(config: RunConfig, profile: Profile | None = None) -> Context:
     spec, facts = load_given(config.spec_path)
     return Context(
         client=Client(config.base_url, timeout=config.timeout),
-        profile=profile if profile is not None else load_profile(config.profile_path, facts.every_scope),
+        profile=profile if profile is not None else load_profile(config.profile_path, facts),
         spec=Spec(spec),
         settings=settings,
     )

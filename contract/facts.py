@@ -85,6 +85,9 @@ class ContractFacts:
     statuses: dict[str, frozenset[int]]  # operationId -> the documented HTTP statuses
     scopes: dict[str, frozenset[str]]  # operationId -> x-scopes: a key needs one of them (P74)
     supplied_number: NumberFit  # what a supplied invoice_number may be (maxLength, pattern)
+    # Required create fields besides owner, party and document, with the value a client sends
+    # (the field's default, else its example, else its first enum value): a spec may add one.
+    create_required: dict[str, Any] = field(default_factory=dict)
     # context type -> money field, for the types `x-money-context-types` names (the rest: subtotal);
     # one dict lookup per line, as every change of line items sums its lines.
     buckets: dict[str, str] = field(init=False, compare=False, repr=False)
@@ -236,6 +239,26 @@ def _check_create(spec: dict[str, Any]) -> None:
             )
 
 
+def _create_required(spec: dict[str, Any]) -> dict[str, Any]:
+    """`ContractFacts.create_required` (a field without default, example or enum is left out)."""
+    pointer = join(_operation_pointer(spec, "create_invoice"), "requestBody")
+    pointer = join(_resolved(spec, pointer, "")[0], "content", "application/json", "schema")
+    pointer, schema = _resolved(spec, pointer, "")
+    values: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        if name in CREATE_NEEDS_SENT or name not in schema.get("properties", {}):
+            continue
+        sub = _schema(spec, join(pointer, "properties", name), "")
+        for key in ("default", "example"):
+            if key in sub:
+                values[name] = sub[key]
+                break
+        else:
+            if sub.get("enum"):
+                values[name] = sub["enum"][0]
+    return values
+
+
 def _check_list(spec: dict[str, Any]) -> None:
     pointer = _operation_pointer(spec, "list_invoices")
     parameters = _at(spec, pointer, "")
@@ -278,4 +301,5 @@ def read_facts(spec: dict[str, Any]) -> ContractFacts:
         },
         scopes={op["operationId"]: frozenset(op.get("x-scopes", ())) for _pointer, op in operations},
         supplied_number=number_fit(spec),
+        create_required=_create_required(spec),
     )
