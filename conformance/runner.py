@@ -77,6 +77,7 @@ class RunResult:
     seed: int
     max_examples: int
     profile: str
+    spec: str = "openapi.yaml"  # the contract file checked against (the header names it)
     results: list[PropertyResult] = field(default_factory=list)
     elapsed: float = 0.0
     requests: int = 0
@@ -206,6 +207,7 @@ def run(config: RunConfig, handlers: Sequence[Handler] = ()) -> RunResult:
         seed=ctx.settings.seed,
         max_examples=ctx.settings.max_examples,
         profile=ctx.profile.source,
+        spec=str(config.spec_path),
     )
     for handler in handlers:
         handler.started(result, properties)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import Scope
 
-from contract.spec import load_spec, request_body_schema
+from contract.spec import default_spec_path, load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
     Request,
@@ -317,7 +317,9 @@ def small_body_limit(fault: Fault, request: Request) -> Request | Response:
     return request
 
 
-KNOWN_FIELDS = frozenset(request_body_schema(load_spec(), "create_invoice").get("properties", {}))
+KNOWN_FIELDS = frozenset(
+    request_body_schema(load_spec(default_spec_path()), "create_invoice").get("properties", {})
+)
 
 
 def unknown_fields_ignored(fault: Fault, request: Request) -> Request | Response:
@@ -484,7 +486,7 @@ def total_pages_floored(fault: Fault, request: Request, response: Response) -> R
 
 LIST_PARAMETERS = {
     p["name"]: p["schema"]
-    for p in load_spec()["paths"]["/api/invoices"]["get"].get("parameters", [])
+    for p in load_spec(default_spec_path())["paths"]["/api/invoices"]["get"].get("parameters", [])
     if "schema" in p
 }
 OWN_PER_PAGE_DEFAULT = 25
