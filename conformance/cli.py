@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance.core import DEFAULT_MAX_EXAMPLES
 from conformance.profile import ProfileError
+from contract.spec import default_spec_path
 
 
 def register(commands: Any) -> None:
@@ -63,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     config = RunConfig(
         base_url=args.base_url,
         profile_path=args.profile,
-        spec_path=args.spec,
+        spec_path=args.spec if args.spec is not None else default_spec_path(),
         max_examples=args.max_examples,
         seed=args.seed,
         select=args.property,

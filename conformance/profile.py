@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.facts import default_facts
+from contract.facts import ContractFacts
 from contract.spec import default_fixtures_path
 from contract.worldfile import WorldError, check_world_data, read_world_file
 
@@ -107,9 +107,11 @@ class Combination:
     owner: str
     party: str
     document: str
+    required: tuple[tuple[str, Any], ...] = ()  # other fields the checked spec requires (and a value)
 
     def body(self) -> dict[str, Any]:
-        return {"owner_uid": self.owner, "target_party_uid": self.party, "document_uid": self.document}
+        body = {"owner_uid": self.owner, "target_party_uid": self.party, "document_uid": self.document}
+        return body | dict(self.required)
 
 
 @dataclass
@@ -126,6 +128,7 @@ class Profile:
     products: tuple[Product, ...] = ()
     restricted: tuple[User, ...] = ()
     source: str = "<memory>"
+    required: tuple[tuple[str, Any], ...] = ()  # create fields the checked spec requires (Combination)
     _combinations: list[Combination] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +184,7 @@ class Profile:
                         continue
                     for doc in self.documents:
                         if doc.organization_uid == owner:
-                            found.append(Combination(user.token, owner, party.uid, doc.uid))
+                            found.append(Combination(user.token, owner, party.uid, doc.uid, self.required))
         return found
 
     def combinations(self) -> list[Combination]:
@@ -231,7 +234,9 @@ class Profile:
         for user in self.users:
             for combo in self._combinations:
                 if user.organizations is not None and combo.owner not in user.organizations:
-                    found.append(Combination(user.token, combo.owner, combo.party, combo.document))
+                    found.append(
+                        Combination(user.token, combo.owner, combo.party, combo.document, self.required)
+                    )
         # Owners the profile names without any user (a real server's other tenant).
         known = {combo.owner for combo in self._combinations}
         for owner in self.all_organizations:
@@ -241,7 +246,7 @@ class Profile:
             docs = [d for d in self.documents if d.organization_uid == owner]
             for user in self.users:
                 if user.organizations is not None and owner not in user.organizations and parties and docs:
-                    found.append(Combination(user.token, owner, parties[0].uid, docs[0].uid))
+                    found.append(Combination(user.token, owner, parties[0].uid, docs[0].uid, self.required))
         return list(dict.fromkeys(found))
 
     def outsider_tokens(self, owner: str) -> list[str]:
@@ -320,23 +325,23 @@ def _product(item: dict[str, Any]) -> Product:
     )
 
 
-def every_scope() -> frozenset[str]:
-    """Every scope some operation of the contract needs (openapi.yaml x-scopes, precision row P74)."""
-    return frozenset(scope for scopes in default_facts().scopes.values() for scope in scopes)
-
-
 def _ordinary(user: User, scopes: frozenset[str]) -> bool:
     """May do everything (no scopes, or every scope the contract names) and has no rate limit."""
     return user.rate_limit is None and (user.scopes is None or scopes <= user.scopes)
 
 
-def _profile(data: dict[str, Any], source: str) -> Profile:
-    """A profile from checked data; entries without the key a request needs (token, uid) are skipped."""
+def _profile(data: dict[str, Any], source: str, facts: ContractFacts) -> Profile:
+    """A profile from checked data; entries without the key a request needs (token, uid) are skipped.
+
+    `facts` are the checked spec's: a user holding every scope it names (`every_scope`) may do
+    everything, so is an ordinary user of the properties; every create body carries the fields
+    it requires (`create_required`).
+    """
+    scopes = facts.every_scope
 
     def entries(section: str, key: str) -> list[dict[str, Any]]:
         return [item for item in data.get(section, []) if item.get(key)]
 
-    scopes = every_scope()
     users = [_user(item) for item in entries("users", "token")]
     return Profile(
         users=tuple(user for user in users if _ordinary(user, scopes)),
@@ -353,18 +358,19 @@ def _profile(data: dict[str, Any], source: str) -> Profile:
         ),
         blueprints=tuple(_blueprint(item) for item in entries("invoice_blueprints", "uid")),
         source=source,
+        required=tuple(facts.create_required.items()),
     )
 
 
-def profile_from_dict(data: Any, source: str = "<memory>") -> Profile:
+def profile_from_dict(data: Any, facts: ContractFacts, source: str = "<memory>") -> Profile:
     """Build a profile from parsed YAML, checked leniently against the world file's schema."""
     try:
-        return _profile(check_world_data(data, "lenient"), source)
+        return _profile(check_world_data(data, "lenient"), source, facts)
     except ProfileError as error:
         raise ProfileError(f"{source}: {error}") from None
 
 
-def load_profile(path: str | Path | None = None) -> Profile:
-    """Read a profile file (default: the mock's fixtures), checked leniently."""
+def load_profile(path: str | Path | None, facts: ContractFacts) -> Profile:
+    """Read a profile file (None: the mock's fixtures), checked leniently; `facts` as in `_profile`."""
     resolved = Path(path) if path is not None else default_profile_path()
-    return _profile(read_world_file(resolved, "lenient", "profile"), source=str(resolved))
+    return _profile(read_world_file(resolved, "lenient", "profile"), str(resolved), facts)

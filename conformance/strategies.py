@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.profile import Combination, Profile
+from contract.facts import NumberFit, number_fit
 from contract.spec import component_schema, inline_refs, operation, request_body_schema
 
 OMIT: Any = type("Omit", (), {"__repr__": lambda self: "OMIT"})()
@@ -33,8 +34,26 @@ CURRENCY_EXAMPLES = ("USD", "EUR", "GBP", "JPY", "CHF", "SEK", "BRL", "INR")
 FIELD_TYPES = ("string", "number", "date", "boolean", "text")
 
 
-def unique_number(template: str = "CK-{}") -> str:
-    return template.format(uuid.uuid4().hex[:16])
+NO_LIMIT = NumberFit()
+_FRAGMENT, _MIN_FRAGMENT = 16, 10  # hex digits of uniqueness: 40 bits at least, never a chance 409
+
+
+def unique_number(fit: NumberFit, template: str = "CK-{}") -> str:
+    """A fresh number from `template` that the checked spec accepts (`ContractFacts.supplied_number`).
+
+    The uuid fragment shrinks to fit `maxLength`; a template that cannot fit, or that the spec's
+    pattern refuses, gives way to the bare fragment: the kit must not send what the contract
+    refuses and then blame the server for refusing it.
+    """
+    fragment = uuid.uuid4().hex
+    if fit.max_length is not None:
+        room = min(_FRAGMENT, fit.max_length - len(template) + 2)
+        number = template.format(fragment[:room]) if room >= _MIN_FRAGMENT else ""
+        if number and fit.accepts(number):
+            return number
+        return fragment[: min(_FRAGMENT, fit.max_length)]
+    number = template.format(fragment[:_FRAGMENT])
+    return number if fit.accepts(number) else fragment[:_FRAGMENT]
 
 
 def invoice_types(spec: dict[str, Any]) -> list[str]:
@@ -175,6 +194,7 @@ class CreatePlan:
     blueprint: Any = OMIT  # a uid, None (sent as null) or OMIT
     fields: dict[str, Any] = field(default_factory=dict)  # other optional fields as sent
     number: NumberPlan = NumberPlan("omit")
+    fit: NumberFit = NO_LIMIT  # the checked spec's (`create_plans` sets it; a supplied number obeys it)
 
     def body(self) -> dict[str, Any]:
         body = self.combo.body()
@@ -186,7 +206,7 @@ class CreatePlan:
         elif self.number.mode == "blank":
             body["invoice_number"] = self.number.text
         elif self.number.mode == "supplied":
-            body["invoice_number"] = unique_number(self.number.text)
+            body["invoice_number"] = unique_number(self.fit, self.number.text)
         return body
 
     def invoice_type(self, spec_default: str) -> str:
@@ -260,7 +280,7 @@ def create_plans(
             options += [bp.uid for bp in owned]
         chosen = draw(st.sampled_from(options))
     number = draw(numbers if numbers is not None else number_plans())
-    return CreatePlan(combo=combo, blueprint=chosen, fields=fields, number=number)
+    return CreatePlan(combo=combo, blueprint=chosen, fields=fields, number=number, fit=number_fit(spec))
 
 
 # -- requests that break exactly one schema rule ------------------------------------------------------

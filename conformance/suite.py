@@ -24,6 +24,8 @@ from conformance.runner import (
     preflight,
     run_property,
 )
+from contract.given import SpecRefused
+from contract.spec import default_spec_path
 
 PROPERTIES = {item.name: item for item in catalog()}
 ENV_PREFIX = "INVOICE_CONFORMANCE_"
@@ -72,15 +74,17 @@ def invoice_context(request: pytest.FixtureRequest) -> Iterator[Context]:
     if not base_url:
         pytest.exit(missing_server(dict(os.environ)), returncode=pytest.ExitCode.USAGE_ERROR)
     max_examples, seed = setting(request.config, "max-examples"), setting(request.config, "seed")
-    ctx = build_context(
-        RunConfig(
-            base_url=base_url,
-            profile_path=setting(request.config, "profile"),
-            spec_path=setting(request.config, "spec"),
-            max_examples=int(max_examples) if max_examples else None,
-            seed=int(seed) if seed else None,
-        )
+    config = RunConfig(
+        base_url=base_url,
+        profile_path=setting(request.config, "profile"),
+        spec_path=setting(request.config, "spec") or default_spec_path(),
+        max_examples=int(max_examples) if max_examples else None,
+        seed=int(seed) if seed else None,
     )
+    try:
+        ctx = build_context(config)
+    except SpecRefused as refused:  # the spec the kit was given cannot be checked against: one line
+        pytest.fail(str(refused), pytrace=False)
     problem = preflight(ctx)
     if problem:  # not 70 errors of the same line: the run stops, exit 2 as the CLI's
         ctx.client.close()

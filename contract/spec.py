@@ -49,9 +49,13 @@ def _load_cached(path: str, mtime_ns: int) -> dict[str, Any]:
         return yaml.load(handle, Loader=_SafeLoader)
 
 
-def load_spec(path: str | Path | None = None) -> dict[str, Any]:
-    """The parsed spec (a fresh deep copy: callers may mutate it)."""
-    resolved = Path(path) if path is not None else default_spec_path()
+def load_spec(path: str | Path) -> dict[str, Any]:
+    """The parsed spec at `path` (a fresh deep copy: callers may mutate it).
+
+    No default: which spec a process serves or checks is chosen by its entry point (`--spec`, else
+    `default_spec_path()`), and everything below reads the one it was given.
+    """
+    resolved = Path(path)
     return copy.deepcopy(_load_cached(str(resolved), resolved.stat().st_mtime_ns))
 
 

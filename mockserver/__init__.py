@@ -1,6 +1,7 @@
-"""A stateful mock of the Exante invoice API, served from `openapi.yaml` by Connexion.
+"""A stateful mock of the Exante invoice API: Connexion serves the spec it is started with.
 
-`mockserver.http` is the HTTP side (uvicorn's protocol, the one Connexion app and the mock's
-stages in it, the handlers); the modules beside it are the invoice rules and the stored state,
-which import no HTTP library; `__main__` is the `invoice-mock` CLI.
+Three packages, in the order a request meets them: `mockserver.http` (uvicorn's protocol, the one
+Connexion app and the mock's stages in it, the handlers and the answers), `mockserver.store`
+(the sessions and the state file) and `mockserver.domain` (the invoicing rules over plain data).
+Imports go that way only (import-linter); `__main__` is the `invoice-mock` CLI.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import warnings
 from collections.abc import Sequence
@@ -17,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="invoice-mock", description="Serve openapi.yaml as a stateful mock of the invoice API."
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=port_number, default=8080, help="port to listen on, 1-65535 (default: %(default)s)"
+    )
     parser.add_argument("--fixtures", default=None, help=f"the mock's world (default: {DEFAULT_FIXTURES})")
     parser.add_argument("--spec", default=None, help="the contract (default: the bundled openapi.yaml)")
     parser.add_argument(
@@ -55,10 +58,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def banner(world: World, base_url: str, control_url: str | None = None) -> str:
-    """What a developer needs first: where it listens, which tokens work, a request to paste (one
-    that creates a priced invoice, so the answer shows money), and where the control API is."""
-    lines = [f"invoice mock listening on {base_url}  (fixtures: {world.source})", "tokens:"]
+def port_number(text: str) -> int:
+    """A TCP port to listen on: 1-65535 (0 would be a random port the banner cannot name)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is printed (a taken port raises `OSError`).
+
+    uvicorn is handed this socket (`Server.run(sockets=…)`), so the banner's address is the one
+    served, and a port that cannot be had is reported before the banner, not after it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds its own
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def banner(
+    world: World,
+    base_url: str,
+    control_url: str | None = None,
+    *,
+    spec: str | None = None,
+    state_file: str | None = None,
+) -> str:
+    """What a developer needs first: where it listens, which contract and state file it serves,
+    which tokens work, a request to paste (one that creates a priced invoice, so the answer shows
+    money), and where the control API is."""
+    lines = [f"invoice mock listening on {base_url}  (fixtures: {world.source})"]
+    if spec is not None:
+        lines.append(f"spec: {spec}")
+    if state_file is not None:
+        lines.append(f"state file: {state_file}")
+    lines.append("tokens:")
     for user in world.users.values():
         names = ", ".join(world.organizations[uid].name for uid in sorted(user.organizations))
         lines.append(f"  {user.token:<16} {user.fullname} — {names}")
@@ -93,11 +138,14 @@ def sample_create(world: World) -> tuple[str, dict[str, str]] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Build the mock (a spec or fixtures it cannot serve: one line, exit 2), bind its port (taken:
+    one line, exit 2), then print the banner and serve on that socket."""
     args = build_parser().parse_args(argv)
     # Connexion imports Starlette's test client at start, which warns about httpx on every launch.
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     import uvicorn
 
+    from contract.spec import default_spec_path
     from mockserver.http.app import CONTROL_PREFIX, create_app
     from mockserver.store.persistence import StateFileError
 
@@ -115,20 +163,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FixtureError, StateFileError, ValueError, OSError) as error:
         print(f"invoice-mock: {error}", file=sys.stderr)
         return 2
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as error:
+        print(
+            f"invoice-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{host}:{args.port}"
     control_url = None if args.no_control else base_url + CONTROL_PREFIX
-    print(banner(app.runtime.sessions.world, base_url, control_url), flush=True)
+    spec = args.spec if args.spec is not None else f"{default_spec_path()} (bundled)"
+    world = app.runtime.sessions.world
+    print(banner(world, base_url, control_url, spec=spec, state_file=args.state_file), flush=True)
     if not args.no_swagger_ui:
         print(f"Swagger UI: {base_url}/ui/", flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        **app.uvicorn_options(),
-    )
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **app.uvicorn_options())
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

@@ -11,6 +11,7 @@ import warnings
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.facts import read_facts
 from contract.spec import default_spec_path, load_spec, operation
 from contract.world import Blueprint, Document, Party, User, load_world
 
@@ -22,6 +23,7 @@ create_app = mockserver.http.app.create_app
 
 SPEC_PATH = default_spec_path()
 SPEC = load_spec(SPEC_PATH)
+FACTS = read_facts(SPEC)  # the bundled spec's facts, as a mock started without --spec has them
 WORLD = load_world()
 
 # A fixed "now" for everything that depends on the clock (age, overdue_days, generated numbers).

@@ -24,10 +24,11 @@ class Sample:
 
     @classmethod
     def from_fixtures(cls) -> Sample:
-        from contract.facts import default_facts
+        from contract.facts import read_facts
+        from contract.spec import default_spec_path, load_spec
         from mockserver.domain.fixtures import load_world
 
-        world, facts = load_world(), default_facts()
+        world, facts = load_world(), read_facts(load_spec(default_spec_path()))
         user = next(u for u in world.users.values() if u.scopes is None and u.rate_limit is None)
         owner = sorted(user.organizations)[0]
         party = next(p for p in world.parties.values() if owner in p.billable_by)

@@ -62,9 +62,11 @@ class Scenario:
 @cache
 def spec_example(operation_id: str, name: str) -> Any:
     """A named request example of the measured copy's openapi.yaml (the spec's own words)."""
-    from contract.spec import load_spec, operation
+    from contract.spec import default_spec_path, load_spec, operation
 
-    content = operation(load_spec(), operation_id)["requestBody"]["content"]["application/json"]
+    content = operation(load_spec(default_spec_path()), operation_id)["requestBody"]["content"][
+        "application/json"
+    ]
     return content["examples"][name]["value"]
 
 

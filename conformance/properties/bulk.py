@@ -58,7 +58,7 @@ def bulk_update_applies_in_order(ctx: Context) -> None:
         )
         items = [{"uid": b["uid"], **c} for b, c in zip(befores, batch, strict=True)]
         if data is not None and data.draw(st.booleans(), "renumber the first"):
-            items[0]["invoice_number"] = gen.unique_number()
+            items[0]["invoice_number"] = gen.unique_number(ctx.facts.supplied_number)
         exchange = ctx.client.bulk_update(combo.token, items)
         answer = data_of(exchange, "a bulk update")
         if message_of(exchange) != bulk_message(ctx.spec, size):

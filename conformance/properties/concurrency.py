@@ -86,7 +86,7 @@ def concurrent_creates_one_number(ctx: Context) -> None:
     @given(combo=st.sampled_from(combos), template=st.sampled_from(gen.NUMBER_TEMPLATES))
     @example(combo=combos[0], template="CK-{}")
     def test(combo: Combination, template: str) -> None:
-        number = gen.unique_number(template)
+        number = gen.unique_number(ctx.facts.supplied_number, template)
         body = combo.body() | {"invoice_number": number}
         exchanges = at_once(ctx, [lambda client: client.create(combo.token, body)] * PARALLEL)
         created = [e for e in exchanges if e.status == 200]
@@ -154,7 +154,7 @@ def concurrent_updates_one_number(ctx: Context) -> None:
     @given(combo=st.sampled_from(combos), template=st.sampled_from(gen.NUMBER_TEMPLATES))
     @example(combo=combos[0], template="CK-{}")
     def test(combo: Combination, template: str) -> None:
-        number = gen.unique_number(template)
+        number = gen.unique_number(ctx.facts.supplied_number, template)
         uids = [fresh(ctx, combo)["uid"] for _ in range(PARALLEL)]
         body = {"invoice_number": number}
         requests = [partial(_send, "update", combo.token, uid, body) for uid in uids]

@@ -79,6 +79,7 @@ def supplied_fields_echoed(ctx: Context) -> None:
                 "currency": "EUR",
             },
             gen.NumberPlan("supplied", " CK-{} "),
+            fit=ctx.facts.supplied_number,
         )
     )
     def test(plan: gen.CreatePlan) -> None:

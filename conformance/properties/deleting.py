@@ -168,7 +168,7 @@ def deleted_number_is_free(ctx: Context) -> None:
     )
     @example(combo=combos[0], way=ways[-1], template="CK-{}")
     def test(combo: Combination, way: str, template: str) -> None:
-        number = gen.unique_number(template)
+        number = gen.unique_number(ctx.facts.supplied_number, template)
         doomed = expect.success(
             ctx.client.create(combo.token, combo.body() | {"invoice_number": number}), "create"
         )

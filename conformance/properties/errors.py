@@ -57,7 +57,7 @@ def _request_kinds(ctx: Context) -> dict[str, Any]:
 
 
 def _duplicate(ctx: Context, combo: Combination) -> Exchange:
-    number = gen.unique_number()
+    number = gen.unique_number(ctx.facts.supplied_number)
     expect.success(ctx.client.create(combo.token, combo.body() | {"invoice_number": number}), "create")
     return ctx.client.create(combo.token, combo.body() | {"invoice_number": number})
 

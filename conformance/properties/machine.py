@@ -129,7 +129,7 @@ def _change_rules(ctx: Context) -> type:
             known = self.model[uid]
             body = data.draw(changes(ctx, known.owner), "changes")
             if data.draw(st.booleans(), "renumber"):
-                body["invoice_number"] = gen.unique_number()
+                body["invoice_number"] = gen.unique_number(ctx.facts.supplied_number)
             exchange = ctx.client.update(known.token, uid, body)
             answer = expect.success(exchange, "update")
             problems = update_problems(ctx, known.data, body, answer)

@@ -19,11 +19,11 @@ from conformance.properties.steps import (
 
 @prop("invoice_number_generated", kind="create", rows=("P05", "P19"))
 def invoice_number_generated(ctx: Context) -> None:
-    """A number omitted, null or blank is generated as INV-<year>-<4+ digits>, never one already in use.
+    """A number omitted, null or blank is generated in the spec's x-generated form, never one in use.
 
     Rule: openapi.yaml create_invoice description and InvoiceCreateRequest.invoice_number (generated when
-    omitted, null or blank: INV-<year>-<4+ digit sequence>, unique per owner organization); contract
-    notes, choice 4
+    omitted, null or blank, in the form of its `x-generated` format and pattern, unique per owner
+    organization); contract notes, choice 4
     """
     combinations(ctx)
 
@@ -40,8 +40,8 @@ def invoice_number_generated(ctx: Context) -> None:
         if match is None:
             raise Violation(
                 f"invoice_number was {plan.number.mode} "
-                f"({plan.body().get('invoice_number', 'omitted')!r}), so one must be generated as "
-                f"INV-<year>-<4+ digits>; got {number!r}",
+                f"({plan.body().get('invoice_number', 'omitted')!r}), so one must be generated like "
+                f"{ctx.facts.number_shape()} (x-generated); got {number!r}",
                 exchange,
             )
         years = {(before - timedelta(days=1)).year, (after + timedelta(days=1)).year}
@@ -71,7 +71,12 @@ def duplicate_number_refused(ctx: Context) -> None:
         first=gen.create_plans(ctx.profile, ctx.spec, numbers=gen.number_plans(("omit", "supplied"))),
         data=st.data(),
     )
-    @example(first=gen.CreatePlan(combos[0], number=gen.NumberPlan("supplied", "CK-{}")), data=None)
+    @example(
+        first=gen.CreatePlan(
+            combos[0], number=gen.NumberPlan("supplied", "CK-{}"), fit=ctx.facts.supplied_number
+        ),
+        data=None,
+    )
     def test(first: gen.CreatePlan, data: st.DataObject | None) -> None:
         created_exchange, created = create(ctx, first, "first create")
         same_owner = [c for c in combos if c.owner == first.combo.owner]
@@ -106,7 +111,7 @@ def number_scoped_to_owner(ctx: Context) -> None:
     @example(pair=pairs[0], template="CK-{}")
     def test(pair: tuple[Combination, Combination], template: str) -> None:
         first, second = pair
-        number = gen.unique_number(template)
+        number = gen.unique_number(ctx.facts.supplied_number, template)
         body = first.body() | {"invoice_number": number}
         created = ctx.client.create(first.token, body)
         expect.success(created, "first create")
@@ -151,7 +156,7 @@ def numbers_compared_exactly(ctx: Context) -> None:
     @example(combo=combos[0], template="Ck-{}", variant="in upper case")
     @example(combo=combos[0], template="Ck-{}", variant="with a trailing space")
     def test(combo: Combination, template: str, variant: str) -> None:
-        number = gen.unique_number(template)
+        number = gen.unique_number(ctx.facts.supplied_number, template)
         other = NUMBER_VARIANTS[variant](number)
         if other == number:
             return

@@ -34,7 +34,8 @@ def identity(ctx: Context) -> Combination:
         return combos[0]
     if not ctx.profile.tokens:
         raise NotRun("the profile names no token")
-    return Combination(ctx.profile.tokens[0], str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    uids = (str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    return Combination(ctx.profile.tokens[0], *uids, ctx.profile.required)
 
 
 def default_invoice_type(ctx: Context) -> str:

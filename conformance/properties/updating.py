@@ -84,7 +84,7 @@ def update_changes_only_what_it_sends(ctx: Context) -> None:
             )
             body = data.draw(changes(ctx, combo.owner), "changes")
         before = create(ctx, plan, "create (the invoice to update)")[1]
-        _check_update(ctx, combo, before, with_number(body, number))
+        _check_update(ctx, combo, before, with_number(ctx, body, number))
 
     ctx.hypothesis("update_changes_only_what_it_sends", test, weight=0.4)
 
@@ -102,7 +102,7 @@ def update_read_after_write(ctx: Context) -> None:
     @given(combo=st.sampled_from(combos), data=st.data(), number=st.sampled_from(NUMBER_CHOICES))
     def test(combo: Combination, data: st.DataObject, number: str | None) -> None:
         before = fresh(ctx, combo)
-        body = with_number(data.draw(changes(ctx, combo.owner, min_size=1), "changes"), number)
+        body = with_number(ctx, data.draw(changes(ctx, combo.owner, min_size=1), "changes"), number)
         exchange = ctx.client.update(combo.token, before["uid"], body)
         answer = expect.success(exchange, "update")
         fetched, got = read(ctx, combo.token, before["uid"], "get after an update")

@@ -24,7 +24,7 @@ class ConsoleHandler:
 
     def started(self, result: RunResult, properties: list[Property]) -> None:
         self.total = len(properties)
-        self.write(f"invoice-conformance: checking {result.base_url} against openapi.yaml")
+        self.write(f"invoice-conformance: checking {result.base_url} against {result.spec}")
         self.write(
             f"profile {result.profile} · seed {result.seed} · max examples {result.max_examples} · "
             f"{self.total} properties"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from contract.facts import ContractFacts
 from mockserver.domain import rules
 from mockserver.domain.errors import Refusal
 from mockserver.domain.fixtures import User, World
@@ -118,7 +119,12 @@ def _refuse_negative(money: Money, blame: str) -> None:
 
 
 def create_lines(
-    world: World, store: InvoiceStore, user: User, invoice_uid: str, body: dict[str, Any] | list[Any]
+    world: World,
+    store: InvoiceStore,
+    user: User,
+    invoice_uid: str,
+    body: dict[str, Any] | list[Any],
+    facts: ContractFacts,
 ) -> tuple[Invoice, list[Line]]:
     """POST …/line_items: the invoice after the change and the new lines, in request order."""
     items, where = _items(body)
@@ -126,8 +132,8 @@ def create_lines(
     def apply(draft: Draft) -> tuple[Invoice, list[Line]]:
         invoice = visible(draft, user, invoice_uid, "invoice_uid")
         added = [new_line(world, invoice, item, where(index)) for index, item in enumerate(items)]
-        money = invoice.money.changed_by(added=added)
-        _refuse_negative(money, _blame(added, lambda index: where(index) + "/quantity"))
+        money = invoice.money.changed_by(facts.buckets, added=added)
+        _refuse_negative(money, _blame(added, lambda index: where(index) + "/quantity", facts))
         priced = rules.with_lines(invoice, invoice.lines.appended(added), money)
         draft.put(priced)
         return priced, added
@@ -136,7 +142,12 @@ def create_lines(
 
 
 def update_lines(
-    world: World, store: InvoiceStore, user: User, invoice_uid: str, body: dict[str, Any] | list[Any]
+    world: World,
+    store: InvoiceStore,
+    user: User,
+    invoice_uid: str,
+    body: dict[str, Any] | list[Any],
+    facts: ContractFacts,
 ) -> tuple[Invoice, list[Line]]:
     """PUT …/line_items: the invoice after the change and the changed lines, in request order."""
     items, where = _items(body)
@@ -155,12 +166,12 @@ def update_lines(
                     "invalid", f"{at}/uid", f"no line item {item['uid']} on this invoice", "not_found"
                 )
             new = changed_line(world, invoice, line, item, at)
-            delta = _signed(new) - _signed(line)
+            delta = _signed(new, facts) - _signed(line, facts)
             if delta < 0 and (lowest is None or delta <= lowest[0]):
                 lowest = (delta, f"{at}/quantity")
             before.append(line)
             changed.append(new)
-        money = invoice.money.changed_by(added=changed, removed=before)
+        money = invoice.money.changed_by(facts.buckets, added=changed, removed=before)
         _refuse_negative(money, lowest[1] if lowest else where(0) + "/quantity")
         priced = rules.with_lines(invoice, invoice.lines.replaced(changed), money)
         draft.put(priced)
@@ -169,7 +180,9 @@ def update_lines(
     return store.change(apply)
 
 
-def delete_lines(world: World, store: InvoiceStore, user: User, invoice_uid: str, uids: list[str]) -> Invoice:
+def delete_lines(
+    world: World, store: InvoiceStore, user: User, invoice_uid: str, uids: list[str], facts: ContractFacts
+) -> Invoice:
     """DELETE …/line_items: the invoice after the lines `uids` are gone (all of them, or none)."""
 
     def apply(draft: Draft) -> Invoice:
@@ -182,8 +195,9 @@ def delete_lines(world: World, store: InvoiceStore, user: User, invoice_uid: str
                     "invalid", f"/{index}", f"no line item {uid} on this invoice", "not_found"
                 )
             gone[uid] = line
-        money = invoice.money.changed_by(removed=gone.values())
-        _refuse_negative(money, next((f"/{i}" for i, uid in enumerate(uids) if _signed(gone[uid]) > 0), "/0"))
+        money = invoice.money.changed_by(facts.buckets, removed=gone.values())
+        positive = (f"/{i}" for i, uid in enumerate(uids) if _signed(gone[uid], facts) > 0)
+        _refuse_negative(money, next(positive, "/0"))
         priced = rules.with_lines(invoice, invoice.lines.without(gone), money)
         draft.put(priced)
         return priced
@@ -191,13 +205,13 @@ def delete_lines(world: World, store: InvoiceStore, user: User, invoice_uid: str
     return store.change(apply)
 
 
-def _signed(line: Line) -> int:
+def _signed(line: Line, facts: ContractFacts) -> int:
     """What a line adds to the total, in cents (a discount subtracts)."""
-    bucket = rules.money_bucket(line.context_type)
+    bucket = facts.context_type_bucket(line.context_type)
     return -line.total_cents if bucket == "discount_cents" else line.total_cents
 
 
-def _blame(added: list[Line], pointer: Callable[[int], str]) -> str:
+def _blame(added: list[Line], pointer: Callable[[int], str], facts: ContractFacts) -> str:
     """The item to name when the total falls below 0: the largest discount among the new lines."""
-    signed = [_signed(line) for line in added]
+    signed = [_signed(line, facts) for line in added]
     return pointer(signed.index(min(signed))) if signed else pointer(0)

@@ -1,7 +1,8 @@
 """The invoice rules of the contract, as plain functions over plain data (no HTTP here).
 
-Each rule cites where the contract states it. Defaults come from `openapi.yaml` (passed in as
-`defaults`), never from this file.
+Each rule cites where the contract states it. Defaults and facts come from the spec the mock was
+started with (passed in as `defaults` and `facts`, `contract.facts.ContractFacts`), never from
+this file nor from the bundled `openapi.yaml`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import dataclasses
 import functools
 import math
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, cast
 
-from contract.facts import default_facts
+from contract.facts import ContractFacts
 from mockserver.domain.errors import FieldError, Refusal
 from mockserver.domain.fixtures import Blueprint, BlueprintLine, FixtureError, User, World
 from mockserver.domain.invoice_store import DuplicateNumber, InvoiceStore, Stored, StoreFull
@@ -70,12 +71,14 @@ class Money:
         """Choice 2: nothing is credited or paid through this API (P57, P70), so all of the total."""
         return self.total_cents
 
-    def changed_by(self, added: Iterable[Line] = (), removed: Iterable[Line] = ()) -> Money:
+    def changed_by(
+        self, buckets: Mapping[str, str], added: Iterable[Line] = (), removed: Iterable[Line] = ()
+    ) -> Money:
         """These sums after `added` lines come and `removed` ones go: the cost of the change only.
 
-        `price` (every line) stays the reference; the stored sums must always equal it.
+        `buckets` is `ContractFacts.buckets` (context type -> money field). `price` (every line)
+        stays the reference; the stored sums must always equal it.
         """
-        buckets = _buckets()
         sums = {"subtotal_cents": self.subtotal_cents, "discount_cents": self.discount_cents}
         sums["tax_cents"] = self.tax_cents
         for line in added:
@@ -119,10 +122,10 @@ def with_lines(invoice: Invoice, lines: LineList[Line], money: Money) -> Invoice
     return dataclasses.replace(invoice, lines=lines, money=money)
 
 
-def priced_lines(lines: Iterable[Line]) -> tuple[LineList[Line], Money]:
+def priced_lines(lines: Iterable[Line], facts: ContractFacts) -> tuple[LineList[Line], Money]:
     """New lines of an invoice (at create, or read back from a state file) and their money."""
     kept: LineList[Line] = LineList(lines)
-    money = price(kept.items())
+    money = price(kept.items(), facts)
     return kept, _shared_money(money.subtotal_cents, money.discount_cents, money.tax_cents)
 
 
@@ -144,32 +147,22 @@ def blueprint_line(line: BlueprintLine, uid: str) -> Line:
     return Line(uid, line.context_type_uid, line.context_type, line.context_name, line.quantity, price)
 
 
-def money_bucket(context_type: str) -> str:
-    """Which money field a line of `context_type` adds to (LineItem `x-money-context-types`)."""
-    return default_facts().context_type_bucket(context_type)
-
-
-def _buckets() -> dict[str, str]:
-    """Context type -> money field, for the types `x-money-context-types` names (the rest: subtotal)."""
-    return {kind: bucket for bucket, kind in default_facts().money_context_types.items()}
-
-
-def price(lines: Iterable[Line]) -> Money:
+def price(lines: Iterable[Line], facts: ContractFacts) -> Money:
     """openapi.yaml LineItem `x-money-context-types`: which lines make discount and tax; the rest subtotal.
 
     The reference for the money kept on an invoice (`Money.changed_by` moves it by a change).
     """
-    buckets = _buckets()
+    buckets = facts.buckets
     sums = {"subtotal_cents": 0, "discount_cents": 0, "tax_cents": 0}
     for line in lines:  # one dict lookup per line: a change sums every line of its invoice
         sums[buckets.get(line.context_type, "subtotal_cents")] += line.total_cents
     return Money(sums["subtotal_cents"], sums["discount_cents"], sums["tax_cents"])
 
 
-def check_world(world: World) -> None:
+def check_world(world: World, facts: ContractFacts) -> None:
     """Rules the fixtures must obey that only the invoice rules know: no blueprint totals below 0."""
     for blueprint in world.blueprints.values():
-        money = price([blueprint_line(line, "") for line in blueprint.line_items])
+        money = price([blueprint_line(line, "") for line in blueprint.line_items], facts)
         if money.total_cents < 0:
             raise FixtureError(
                 f"invoice_blueprints[uid={blueprint.uid}]: discounts exceed subtotal plus tax "
@@ -182,19 +175,9 @@ def is_blank(number: str | None) -> bool:
     return number is None or not number.strip()
 
 
-def generated_number(year: int, sequence: int) -> str:
-    """openapi.yaml InvoiceCreateRequest.invoice_number `x-generated.format` (P19)."""
-    return default_facts().generated_number(year, sequence)
-
-
-def collection_method() -> str:
-    """openapi.yaml Invoice.collection_method `x-on-create`: what every new invoice says."""
-    return default_facts().collection_method_on_create
-
-
-def client_is_target(invoice: Invoice) -> bool:
-    """openapi.yaml InvoiceParties `x-client-by-invoice-type` (contract notes choice 5)."""
-    return default_facts().client_is_target(invoice.invoice_type)
+def client_is_target(invoice: Invoice, facts: ContractFacts) -> bool:
+    """The spec's InvoiceParties `x-client-by-invoice-type` (contract notes choice 5)."""
+    return facts.client_is_target(invoice.invoice_type)
 
 
 def authorize_create(world: World, user: User, owner_uid: str, target_party_uid: str) -> None:
@@ -253,8 +236,13 @@ def create_invoice(
     body: dict[str, Any],
     defaults: dict[str, Any],
     now: datetime,
+    facts: ContractFacts,
 ) -> Invoice:
-    """Apply every create rule to a schema-valid body and store the invoice."""
+    """Apply every create rule to a schema-valid body and store the invoice.
+
+    `facts` (of the spec the mock was started with) give the generated number's form (P19,
+    `x-generated`), `collection_method` (`x-on-create`) and the money buckets.
+    """
     owner_uid, party_uid = body["owner_uid"], body["target_party_uid"]
     authorize_create(world, user, owner_uid, party_uid)
     blueprint_uid = body.get("invoice_blueprint_uid")
@@ -275,7 +263,8 @@ def create_invoice(
     )
 
     lines, money = priced_lines(
-        (blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items) if blueprint else ()
+        (blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items) if blueprint else (),
+        facts,
     )
 
     def build(number: str) -> Invoice:
@@ -294,7 +283,7 @@ def create_invoice(
             paid_date=None,
             invoice_fields=merged_fields(blueprint, body.get("invoice_fields")),
             lines=lines,
-            collection_method=collection_method(),
+            collection_method=facts.collection_method_on_create,
             invoice_notes=notes,
             money=money,
         )
@@ -303,7 +292,7 @@ def create_invoice(
         stored = store.create(
             owner_uid,
             None if is_blank(requested_number) else requested_number,
-            lambda sequence: generated_number(now.year, sequence),
+            lambda sequence: facts.generated_number(now.year, sequence),
             cast("Callable[[str], Stored]", build),  # a frozen Invoice has the Protocol's fields, read-only
         )
     except DuplicateNumber as duplicate:

@@ -6,9 +6,10 @@ stages in that list (`stages`: exact paths, `Prefer` scenarios, key scopes and r
 415, the handlers), what it gives Connexion through its public extension points (`security`: the
 bearer handler of `security_map`; `validators`: the `validator_map` classes over `validation`'s
 compiled validators), the outer layers (`layers`: CORS, the envelope; `request_log`; `acks`:
-durable answers), the envelope (`error_handlers`, `answers`: the one JSON writer), the operation
+durable answers), the envelope (`error_handlers`; `answers`, which writes every JSON answer that
+reaches the app, while `protocol` writes the few refused before there is one), the operation
 handlers (`handlers`, `control` and `control.yaml`, `call`, `runtime`, `specs`) and the response
 shapes (`views`). It may import Connexion, Starlette and uvicorn (nothing outside this package
-does: import-linter), the rules and the stored state of the rest of `mockserver`, and `contract`;
-nothing of `mockserver` outside it imports it, except the CLI (`mockserver.__main__`).
+does: import-linter), `mockserver.store`, `mockserver.domain` and `contract`; nothing of
+`mockserver` outside it imports it, except the CLI (`mockserver.__main__`).
 """

@@ -17,7 +17,7 @@ from typing import Any
 from connexion import AsyncApp
 from starlette.types import Message, Receive, Scope, Send
 
-from contract.facts import read_facts
+from contract.given import load_given
 from contract.spec import default_spec_path, iter_operations, load_spec
 from mockserver.domain import rules
 from mockserver.domain.fixtures import World, load_world
@@ -193,19 +193,25 @@ def create_app(
     swagger_ui: bool = True,
     state_file: str | Path | None = None,
 ) -> MockServer:
-    """A ready mock: openapi.yaml served with the fixtures' world.
+    """A ready mock: the spec (`spec_path`, else the bundled openapi.yaml) served with the fixtures' world.
+
+    A spec the mock cannot serve raises `contract.given.SpecRefused` before anything is built.
 
     `clock` fixes every session's clock at start; `cors_origins=None` turns CORS off;
     `control=False` removes the control API; `state_file` keeps the sessions across restarts
     (a corrupt or incompatible file raises `StateFileError`).
     """
-    spec = load_spec(Path(spec_path) if spec_path is not None else default_spec_path())
-    facts = read_facts(spec)
+    # Every fact comes from this spec; one the mock cannot serve raises `SpecRefused` (one line).
+    spec, facts = load_given(
+        spec_path if spec_path is not None else default_spec_path(),
+        handler_module=HANDLERS,
+        trusted=spec_path is None,
+    )
     world = load_world(fixtures_path)
-    rules.check_world(world)
+    rules.check_world(world, facts)
     sessions = Sessions(
         world,
-        SpecDefaults.from_spec(spec),
+        SpecDefaults.from_spec(spec, facts),
         max_invoices=max_invoices,
         max_sessions=max_sessions,
         start_clock=clock,

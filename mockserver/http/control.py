@@ -69,7 +69,7 @@ async def dump_invoices(call: Call) -> dict[str, Any]:
         if start:
             await asyncio.sleep(0)
         chunk = invoices[start : start + DUMP_CHUNK]
-        shown.extend(views.invoice_view(state.world, invoice, now) for invoice in chunk)
+        shown.extend(views.invoice_view(state.world, invoice, now, state.defaults.facts) for invoice in chunk)
     pages = rules.total_pages(total_items, per_page)
 
     def link(number: int) -> str:
@@ -84,7 +84,7 @@ async def dump_invoices(call: Call) -> dict[str, Any]:
 async def load_fixtures(call: Call) -> dict[str, Any]:
     try:
         world = parse_world(call.body, source="PUT /__mock/fixtures")
-        rules.check_world(world)
+        rules.check_world(world, call.state.defaults.facts)
     except FixtureError as error:
         raise Refusal("invalid", f"Fixtures refused: {error}.") from None
     call.runtime.sessions.replace_world(world, call.body)

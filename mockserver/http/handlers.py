@@ -30,15 +30,15 @@ async def create_invoice(call: Call) -> dict[str, Any]:
     state = call.state
     now = state.clock.now()
     invoice = rules.create_invoice(
-        state.world, state.store, _user(call), call.body, state.defaults.create, now
+        state.world, state.store, _user(call), call.body, state.defaults.create, now, state.defaults.facts
     )
-    return success_envelope(views.invoice_view(state.world, invoice, now))
+    return success_envelope(views.invoice_view(state.world, invoice, now, state.defaults.facts))
 
 
 async def get_invoice(call: Call) -> dict[str, Any]:
     state = call.state
     invoice = rules.find_invoice(state.store, _user(call), call.path_params["invoice_uid"])
-    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now()))
+    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now(), state.defaults.facts))
 
 
 async def list_invoices(call: Call) -> dict[str, Any]:
@@ -61,7 +61,9 @@ async def list_invoices(call: Call) -> dict[str, Any]:
 
     return success_envelope(
         {
-            "items": [views.summary_view(state.world, invoice, now) for invoice in items],
+            "items": [
+                views.summary_view(state.world, invoice, now, state.defaults.facts) for invoice in items
+            ],
             "_meta": {"page": page, "per_page": per_page, "total_pages": pages, "total_items": total_items},
             "_links": {
                 "self": link(page),
@@ -77,7 +79,7 @@ async def update_invoice(call: Call) -> dict[str, Any]:
     invoice = updates.update_invoice(
         state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
     )
-    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now()))
+    return success_envelope(views.invoice_view(state.world, invoice, state.clock.now(), state.defaults.facts))
 
 
 async def bulk_update_invoices(call: Call) -> dict[str, Any]:
@@ -86,7 +88,7 @@ async def bulk_update_invoices(call: Call) -> dict[str, Any]:
     invoices = updates.bulk_update(state.world, state.store, _user(call), call.body)
     now = state.clock.now()
     return success_envelope(
-        [views.invoice_view(state.world, invoice, now) for invoice in invoices],
+        [views.invoice_view(state.world, invoice, now, state.defaults.facts) for invoice in invoices],
         BULK_UPDATED.format(count=len(invoices)),
     )
 
@@ -105,7 +107,12 @@ def _lines_answer(body: Any, invoice: rules.Invoice, lines: list[rules.Line]) ->
 async def create_line_items(call: Call) -> dict[str, Any]:
     state = call.state
     invoice, lines = line_items.create_lines(
-        state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
+        state.world,
+        state.store,
+        _user(call),
+        call.path_params["invoice_uid"],
+        call.body,
+        state.defaults.facts,
     )
     return _lines_answer(call.body, invoice, lines)
 
@@ -113,12 +120,24 @@ async def create_line_items(call: Call) -> dict[str, Any]:
 async def update_line_items(call: Call) -> dict[str, Any]:
     state = call.state
     invoice, lines = line_items.update_lines(
-        state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body
+        state.world,
+        state.store,
+        _user(call),
+        call.path_params["invoice_uid"],
+        call.body,
+        state.defaults.facts,
     )
     return _lines_answer(call.body, invoice, lines)
 
 
 async def delete_line_items(call: Call) -> dict[str, Any]:
     state = call.state
-    line_items.delete_lines(state.world, state.store, _user(call), call.path_params["invoice_uid"], call.body)
+    line_items.delete_lines(
+        state.world,
+        state.store,
+        _user(call),
+        call.path_params["invoice_uid"],
+        call.body,
+        state.defaults.facts,
+    )
     return success_envelope({})

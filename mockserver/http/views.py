@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from contract.facts import ContractFacts
 from mockserver.domain.fixtures import Contact, Organization, Party, World
 from mockserver.domain.rules import Invoice, Line, client_is_target
 
@@ -72,10 +73,10 @@ def _party(entity: Organization | Party, role: str) -> dict[str, Any]:
     }
 
 
-def parties(world: World, invoice: Invoice) -> dict[str, Any]:
+def parties(world: World, invoice: Invoice, facts: ContractFacts) -> dict[str, Any]:
     """Contract notes choice 5: receivable bills the target party; payable is billed by it."""
     owner, target = world.organizations[invoice.owner_uid], world.parties[invoice.target_party_uid]
-    client, provider = (target, owner) if client_is_target(invoice) else (owner, target)
+    client, provider = (target, owner) if client_is_target(invoice, facts) else (owner, target)
     return {"client": _party(client, "client"), "service_provider": _party(provider, "service_provider")}
 
 
@@ -119,7 +120,7 @@ def line_view(invoice: Invoice, line: Line) -> dict[str, Any]:
     }
 
 
-def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
+def invoice_view(world: World, invoice: Invoice, now: datetime, facts: ContractFacts) -> dict[str, Any]:
     """The full `Invoice` of the contract."""
     memo, footer = invoice.invoice_notes
     comments: list[dict[str, Any]] = []
@@ -145,14 +146,14 @@ def invoice_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
             {"key": key, "value": {"type": kind, "original_type": kind, "value": value}}
             for key, kind, value in invoice.invoice_fields
         ],
-        "parties": parties(world, invoice),
+        "parties": parties(world, invoice, facts),
         "integrations": [],
         "invoice_notes": {"invoice_memo": memo, "invoice_footer": footer},
         "comments": comments,
     }
 
 
-def summary_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any]:
+def summary_view(world: World, invoice: Invoice, now: datetime, facts: ContractFacts) -> dict[str, Any]:
     """The smaller `InvoiceSummary` of the list."""
     document = world.documents[invoice.document_uid]
     blueprint = world.blueprints.get(invoice.invoice_blueprint_uid) if invoice.invoice_blueprint_uid else None
@@ -172,5 +173,5 @@ def summary_view(world: World, invoice: Invoice, now: datetime) -> dict[str, Any
         "status": invoice.status,
         "collection_method": invoice.collection_method,
         "blueprint": {"is_active": blueprint.is_active} if blueprint else None,
-        "parties": {"client": parties(world, invoice)["client"]},
+        "parties": {"client": parties(world, invoice, facts)["client"]},
     }

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.facts import ContractFacts
 from mockserver.domain import rules
 from mockserver.domain.fixtures import FixtureError, World, parse_world
 from mockserver.store import persistence
@@ -63,7 +64,7 @@ class Migrated:
         )
 
 
-def migrate(path: Path, start_world: World) -> Migrated | None:
+def migrate(path: Path, start_world: World, facts: ContractFacts) -> Migrated | None:
     """Migrate `path` to the current format if it is a v2 file; None if there was nothing to do.
 
     `start_world` is the world the mock starts with, the one a v2 file without fixtures of its
@@ -80,7 +81,7 @@ def migrate(path: Path, start_world: World) -> Migrated | None:
             if _version(looking) != str(FROM_VERSION):
                 return None  # the current format, or one `persistence.read` refuses with its reason
         with contextlib.closing(persistence.connect(path)) as connection:
-            return _migrate(connection, path, start_world)
+            return _migrate(connection, path, start_world, facts)
     except StateFileError:
         raise
     except sqlite3.Error as error:
@@ -109,7 +110,9 @@ def _version(connection: sqlite3.Connection) -> str | None:
     return meta.get("version") if meta.get("format") == persistence.FORMAT else None
 
 
-def _migrate(connection: sqlite3.Connection, path: Path, start_world: World) -> Migrated:
+def _migrate(
+    connection: sqlite3.Connection, path: Path, start_world: World, facts: ContractFacts
+) -> Migrated:
     problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
     if problems != ["ok"]:
         raise StateFileError(
@@ -120,7 +123,7 @@ def _migrate(connection: sqlite3.Connection, path: Path, start_world: World) -> 
     try:
         world = _world_of(connection, path, start_world)
         rows = [
-            (seq, session, *_v3_row(raw, world, f"{path}: invoice row {seq}"))
+            (seq, session, *_v3_row(raw, world, f"{path}: invoice row {seq}", facts))
             for seq, session, raw in connection.execute(
                 "SELECT seq, session, invoice FROM invoices ORDER BY seq"
             )
@@ -164,7 +167,7 @@ def _world_of(connection: sqlite3.Connection, path: Path, start_world: World) ->
         ) from None
 
 
-def _v3_row(raw: str, world: World, where: str) -> tuple[str, str]:
+def _v3_row(raw: str, world: World, where: str, facts: ContractFacts) -> tuple[str, str]:
     """(uid, v3 row) of one v2 invoice row: the invoice the v2 mock showed, lines and notes on it."""
     try:
         data: dict[str, Any] = json.loads(raw)
@@ -183,7 +186,8 @@ def _v3_row(raw: str, world: World, where: str) -> tuple[str, str]:
                 f"has {len(items)}; it was not migrated"
             )
         lines, money = rules.priced_lines(
-            rules.blueprint_line(line, str(uid)) for uid, line in zip(line_uids, items, strict=True)
+            (rules.blueprint_line(line, str(uid)) for uid, line in zip(line_uids, items, strict=True)),
+            facts,
         )
         notes = (
             (blueprint.invoice_notes["invoice_memo"], blueprint.invoice_notes["invoice_footer"])
@@ -195,7 +199,7 @@ def _v3_row(raw: str, world: World, where: str) -> tuple[str, str]:
             **data,
             lines=lines,
             paid_date=None,  # v2 had no payments: the v2 mock showed null
-            collection_method=rules.collection_method(),  # v2 showed the spec's, as v3 does at create
+            collection_method=facts.collection_method_on_create,  # v2 showed the spec's, as v3 does at create
             invoice_notes=notes,
             money=money,
         )

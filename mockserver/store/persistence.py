@@ -36,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from contract.facts import ContractFacts
 from mockserver.domain.fixtures import FixtureError, World, parse_world
 from mockserver.domain.rules import Invoice, Line, priced_lines
 
@@ -177,15 +178,15 @@ def _line(data: dict[str, Any]) -> Line:
     return Line(**data)
 
 
-def _invoice(raw: str) -> Invoice:
+def _invoice(raw: str, facts: ContractFacts) -> Invoice:
     data = json.loads(raw)
     data["invoice_fields"] = tuple(tuple(entry) for entry in data["invoice_fields"])
-    data["lines"], data["money"] = priced_lines([_line(line) for line in data["lines"]])
+    data["lines"], data["money"] = priced_lines([_line(line) for line in data["lines"]], facts)
     data["invoice_notes"] = tuple(data["invoice_notes"])
     return Invoice(**data)
 
 
-def _read(connection: sqlite3.Connection, path: Path) -> SavedState:
+def _read(connection: sqlite3.Connection, path: Path, facts: ContractFacts) -> SavedState:
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     meta = dict(connection.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
     if meta.get("format") != FORMAT:
@@ -210,11 +211,11 @@ def _read(connection: sqlite3.Connection, path: Path) -> SavedState:
     for name, owner, sequence in connection.execute("SELECT session, owner_uid, next_sequence FROM numbers"):
         session(name).next_sequences[owner] = int(sequence)
     for name, raw in connection.execute("SELECT session, invoice FROM invoices ORDER BY seq"):
-        session(name).invoices.append(_invoice(raw))
+        session(name).invoices.append(_invoice(raw, facts))
     return SavedState(json.loads(fixtures_row[0]) if fixtures_row else None, list(sessions.values()))
 
 
-def read(path: Path) -> SavedState | None:
+def read(path: Path, facts: ContractFacts) -> SavedState | None:
     """The state saved in `path` (None if there is no file yet), or `StateFileError` saying why not."""
     if not path.exists():
         return None
@@ -222,7 +223,7 @@ def read(path: Path) -> SavedState | None:
         refuse_other_files(path)
         connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
         try:
-            return _read(connection, path)
+            return _read(connection, path, facts)
         finally:
             connection.close()
     except StateFileError:

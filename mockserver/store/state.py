@@ -20,6 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from contract.facts import ContractFacts
 from contract.spec import inline_refs, operation, property_defaults, request_body_schema
 from mockserver.domain.clock import Clock
 from mockserver.domain.errors import Refusal
@@ -38,17 +39,20 @@ DEFAULT_MAX_SESSIONS = 100
 
 @dataclass(frozen=True)
 class SpecDefaults:
-    """Defaults read from openapi.yaml: the create body's and the list's query parameters."""
+    """What the spec the mock was started with says: the create body's and the list's defaults,
+    and its facts (`contract.facts`), which the rules are handed with each call."""
 
     create: dict[str, Any]
     list: dict[str, Any]
+    facts: ContractFacts
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> SpecDefaults:
+    def from_spec(cls, spec: dict[str, Any], facts: ContractFacts) -> SpecDefaults:
         list_parameters = inline_refs(spec, operation(spec, "list_invoices").get("parameters", []))
         return cls(
             create=property_defaults(request_body_schema(spec, "create_invoice")),
             list={p["name"]: p["schema"].get("default") for p in list_parameters},
+            facts=facts,
         )
 
 

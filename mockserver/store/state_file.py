@@ -23,10 +23,10 @@ def open_state_file(path: Path, sessions: Sessions) -> Journal:
     """
     for leftover in persistence.remove_stale_temporaries(path):
         logger.warning("removed %s, left by a mock that stopped while creating its state file", leftover)
-    migrated = migrations.migrate(path, sessions.world)
+    migrated = migrations.migrate(path, sessions.world, sessions.defaults.facts)
     if migrated is not None:
         logger.warning("%s", migrated)
-    saved = persistence.read(path)
+    saved = persistence.read(path, sessions.defaults.facts)
     if saved is None:
         try:
             persistence.create_file(path)

@@ -13,6 +13,7 @@ from typing import Any
 
 from conformance.report import ConsoleHandler
 from conformance.runner import RunConfig, catalog, describe, run
+from tests.world import SPEC_PATH
 
 FIXED_SEEDS = (11, 4030616404)
 
@@ -44,5 +45,6 @@ def lifecycle_names() -> list[str]:
 
 def run_kit(base_url: str, select: Iterable[str] = (), **options: Any) -> tuple[dict[str, Any], str, float]:
     output = io.StringIO()
+    options.setdefault("spec_path", SPEC_PATH)
     result = run(RunConfig(base_url=base_url, select=list(select), **options), [ConsoleHandler(output)])
     return describe(result), output.getvalue(), result.elapsed

@@ -15,6 +15,7 @@ from conformance.runner import FAILED, RunConfig, describe, run
 from tests.conformance.kit import FIXED_SEEDS, explore_seeds, names, run_kit
 from tests.conftest import REPO_ROOT
 from tests.servers import free_port, wait_until_answers
+from tests.world import SPEC_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +104,9 @@ def test_a_server_that_stops_answering_mid_run_is_exit_2():
 
         output = io.StringIO()
         selected = names(robustness=False)[8:14]
-        config = RunConfig(base_url=base_url, select=selected, max_examples=3, seed=FIXED_SEEDS[0])
+        config = RunConfig(
+            spec_path=SPEC_PATH, base_url=base_url, select=selected, max_examples=3, seed=FIXED_SEEDS[0]
+        )
         result = run(config, [ConsoleHandler(output), StopTheServer()])
     finally:
         if process.poll() is None:

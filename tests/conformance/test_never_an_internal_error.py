@@ -14,6 +14,7 @@ from conformance import strategies as gen
 from conformance.core import Violation, hypothesis_settings, run_seeded
 from conformance.properties.machine import Known, machine_for
 from conformance.runner import ERROR, FAILED, PASSED, RunConfig, build_context, catalog, run_property
+from tests.world import SPEC_PATH
 
 
 def test_a_failure_the_replay_cannot_reproduce_is_still_the_violation():
@@ -56,7 +57,9 @@ def test_a_replay_that_draws_differently_is_still_the_violation():
 def test_the_state_machine_against_forgets_invoices_is_a_verdict(faulty_url, seed):
     """The run of issue 11 (`--seed 4030616404 --max-examples 10`) ended as ERROR
     (FlakyStrategyDefinition): now it is a verdict, whatever the server's state."""
-    ctx = build_context(RunConfig(base_url=f"{faulty_url}/forgets-invoices", max_examples=10, seed=seed))
+    ctx = build_context(
+        RunConfig(spec_path=SPEC_PATH, base_url=f"{faulty_url}/forgets-invoices", max_examples=10, seed=seed)
+    )
     item = next(p for p in catalog() if p.name == "state_machine")
     result = run_property(ctx, item)
     ctx.client.close()
@@ -69,7 +72,7 @@ def test_the_state_machine_draws_invoices_in_creation_order_not_by_uid(mock_url)
     """A second kit run against the same mock (seed 11) ended as ERROR (FlakyStrategyDefinition):
     the machine sampled "an invoice" from its model sorted by uid, and the server's random uids made
     the same choices name another invoice on each replay. The model's order must be its own."""
-    ctx = build_context(RunConfig(base_url=mock_url, max_examples=5, seed=11))
+    ctx = build_context(RunConfig(spec_path=SPEC_PATH, base_url=mock_url, max_examples=5, seed=11))
     machine: Any = machine_for(ctx)()  # its model and alive() are the class's own, not the base's
     ctx.client.close()
     owner = next(iter(ctx.profile.combinations())).owner

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from conformance.runner import catalog
 from contract.precision import precision_rows
-from contract.spec import load_spec
+from contract.spec import default_spec_path, load_spec
 
 
 def test_every_cited_precision_row_exists():
-    rows = precision_rows(load_spec())
+    rows = precision_rows(load_spec(default_spec_path()))
     cited = {p.name: p.rows for p in catalog() if p.rows}
     unknown = {name: [r for r in ids if r not in rows] for name, ids in cited.items()}
     assert not {name: ids for name, ids in unknown.items() if ids}, unknown

@@ -10,6 +10,7 @@ from conformance.client import Client
 from conformance.core import Context, NotRun, RunSettings
 from conformance.profile import ProfileError, default_profile_path, load_profile, profile_from_dict
 from conformance.runner import NOT_RUN, PASSED, catalog, run_property
+from tests.world import FACTS
 
 ACME, GLOBEX = "10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"
 WAYNE = "20000000-0000-4000-8000-000000000004"
@@ -22,7 +23,7 @@ def nowhere() -> Client:
 
 @pytest.fixture(scope="module")
 def profile():
-    return load_profile()
+    return load_profile(None, FACTS)
 
 
 def test_the_default_profile_is_the_mocks_fixtures(profile):
@@ -55,7 +56,7 @@ def test_derivations(profile):
 
 
 def test_loader_is_lenient():
-    profile = profile_from_dict({"users": [{"token": "t"}, {"no": "token"}], "parties": None})
+    profile = profile_from_dict({"users": [{"token": "t"}, {"no": "token"}], "parties": None}, FACTS)
     assert profile.tokens == ("t",)
     assert profile.combinations() == []
 
@@ -68,7 +69,8 @@ def test_what_the_profile_does_not_say_is_not_guessed():
             "users": [{"token": "known", "organizations": [ACME]}, {"token": "unknown"}],
             "parties": [{"uid": WAYNE}],
             "documents": [{"uid": "d", "organization_uid": ACME}],
-        }
+        },
+        FACTS,
     )
     assert profile.combinations() == []
     assert profile.unbillable_parties(ACME) == []
@@ -78,18 +80,18 @@ def test_what_the_profile_does_not_say_is_not_guessed():
 
 def test_unreadable_profiles_are_refused(tmp_path: Path):
     with pytest.raises(ProfileError):
-        load_profile(tmp_path / "missing.yaml")
+        load_profile(tmp_path / "missing.yaml", FACTS)
     bad = tmp_path / "bad.yaml"
     bad.write_text("- a list\n- not a mapping\n")
     with pytest.raises(ProfileError):
-        load_profile(bad)
+        load_profile(bad, FACTS)
 
 
 def test_properties_without_their_data_are_not_run(spec):
     """An empty profile can feed no property: each is `not run` with the reason, none passes, and
     none sends a request (there is no client to send one)."""
     with nowhere() as client:
-        ctx = Context(client=client, profile=profile_from_dict({}), spec=spec, settings=RunSettings())
+        ctx = Context(client=client, profile=profile_from_dict({}, FACTS), spec=spec, settings=RunSettings())
         outcomes = {item.name: run_property(ctx, item) for item in catalog()}
     assert {outcome.status for outcome in outcomes.values()} == {NOT_RUN}, outcomes
     assert all(outcome.message for outcome in outcomes.values())
@@ -98,7 +100,7 @@ def test_properties_without_their_data_are_not_run(spec):
 
 
 def test_a_token_alone_feeds_only_the_checks_that_need_no_invoice(spec):
-    profile = profile_from_dict({"users": [{"token": "t"}]})
+    profile = profile_from_dict({"users": [{"token": "t"}]}, FACTS)
     with nowhere() as client:
         ctx = Context(client=client, profile=profile, spec=spec, settings=RunSettings())
         needs_an_invoice = [item for item in catalog() if item.kind in ("create", "stateful")]
@@ -113,7 +115,9 @@ def test_a_profile_with_one_organization_skips_what_needs_two(spec):
         "documents": [{"uid": "30000000-0000-4000-8000-000000000001", "organization_uid": ACME}],
     }
     with nowhere() as client:
-        ctx = Context(client=client, profile=profile_from_dict(data), spec=spec, settings=RunSettings())
+        ctx = Context(
+            client=client, profile=profile_from_dict(data, FACTS), spec=spec, settings=RunSettings()
+        )
         for name in (
             "number_scoped_to_owner",
             "owner_forbidden",
@@ -145,7 +149,7 @@ def test_a_profile_with_one_organization_skips_what_needs_two(spec):
 def test_what_the_profile_says_must_have_the_declared_type(data, fragments):
     """Lenient is about what may be missing, not about what is wrong: a wrong entry is named."""
     with pytest.raises(ProfileError) as refused:
-        profile_from_dict(data, source="target.yaml")
+        profile_from_dict(data, FACTS, source="target.yaml")
     assert str(refused.value).startswith("target.yaml: ")
     for fragment in fragments:
         assert fragment in str(refused.value)
@@ -158,7 +162,8 @@ def test_unknown_keys_and_the_servers_own_uid_forms_are_accepted():
             "users": [{"token": "t", "organizations": ["org-1"], "role": "admin"}],
             "parties": [{"uid": "party-1", "billable_by": ["org-1"]}],
             "documents": [{"uid": "doc-1", "organization_uid": "org-1"}],
-        }
+        },
+        FACTS,
     )
     assert [combo.body() for combo in profile.combinations()] == [
         {"owner_uid": "org-1", "target_party_uid": "party-1", "document_uid": "doc-1"}
@@ -167,7 +172,7 @@ def test_unknown_keys_and_the_servers_own_uid_forms_are_accepted():
 
 def test_null_reads_as_not_said():
     profile = profile_from_dict(
-        {"users": [{"token": "t", "organizations": None}], "parties": [{"uid": WAYNE}]}
+        {"users": [{"token": "t", "organizations": None}], "parties": [{"uid": WAYNE}]}, FACTS
     )
     party = profile.party(WAYNE)
     assert profile.user("t").organizations is None
@@ -178,7 +183,7 @@ def test_a_broken_profile_file_is_named_in_the_message(tmp_path: Path):
     path = tmp_path / "target.yaml"
     path.write_text("users:\n  - {token: t, organizations: 5}\n", encoding="utf-8")
     with pytest.raises(ProfileError) as refused:
-        load_profile(path)
+        load_profile(path, FACTS)
     assert str(refused.value).startswith(f"{path}: users[0].organizations: must be a list")
 
 
@@ -203,5 +208,7 @@ def test_products_are_read_per_organization(profile):
 
 
 def test_a_key_with_every_scope_is_an_ordinary_key():
-    profile = profile_from_dict({"users": [{"token": "t", "scopes": ["invoices:read", "invoices:write"]}]})
+    profile = profile_from_dict(
+        {"users": [{"token": "t", "scopes": ["invoices:read", "invoices:write"]}]}, FACTS
+    )
     assert profile.tokens == ("t",) and profile.restricted == ()

@@ -15,6 +15,7 @@ from conformance.client import RATE_LIMIT_RETRIES, Client, RateLimited
 from conformance.core import Property, Violation
 from conformance.runner import NOT_RUN, RunConfig, build_context, run_property
 from tests.servers import serve
+from tests.world import SPEC_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,7 @@ def test_a_429_with_retry_after_is_retried():
 
 def test_a_property_still_rate_limited_is_not_run_with_the_reason():
     with serve(limited_app(10**6)) as url:
-        ctx = build_context(RunConfig(base_url=url, seed=1))
+        ctx = build_context(RunConfig(spec_path=SPEC_PATH, base_url=url, seed=1))
 
         def check(ctx):
             """Lists.

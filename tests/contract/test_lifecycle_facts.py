@@ -17,6 +17,7 @@ from contract.facts import read_facts
 from contract.spec import (
     compile_validator,
     component_schema,
+    default_spec_path,
     inline_refs,
     iter_operations,
     load_spec,
@@ -25,7 +26,7 @@ from contract.spec import (
 )
 from contract.world import load_world
 
-SPEC = load_spec()
+SPEC = load_spec(default_spec_path())
 WORLD = load_world()
 UID = "8f14e45f-ceea-4467-9a1c-6f3e2b1a0d21"
 OTHER_UID = "9a25f56a-dffb-4578-8b2d-7a4f3c2b1e32"
@@ -273,7 +274,7 @@ def test_scopes_are_named_per_operation_with_the_reference_example_scope():
 
 
 def test_contract_facts_scopes_is_empty_for_an_operation_without_x_scopes():
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     del operation(spec, "get_invoice")["x-scopes"]
     assert read_facts(spec).scopes["get_invoice"] == frozenset()
 

@@ -26,7 +26,7 @@ from contract.tooling.diff import diff_specs
 
 BEFORE_PATH = Path(__file__).parent / "fixtures" / "openapi-881ee45.yaml"
 BEFORE = load_spec(BEFORE_PATH)
-NOW = load_spec()
+NOW = load_spec(default_spec_path())
 CREATE_200 = "#/paths/~1api~1invoices/post/responses/200"
 GET_200 = "#/paths/~1api~1invoices~1{invoice_uid}/get/responses/200"
 # The breaking changes the lifecycle wave made on purpose: the scopes P37 announced.

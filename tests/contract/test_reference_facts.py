@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from contract.spec import component_schema, inline_refs, load_spec, operation, request_body_schema
+from contract.spec import (
+    component_schema,
+    default_spec_path,
+    inline_refs,
+    load_spec,
+    operation,
+    request_body_schema,
+)
 
-SPEC = load_spec()
+SPEC = load_spec(default_spec_path())
 REQUEST = request_body_schema(SPEC, "create_invoice")
 INVOICE = component_schema(SPEC, "Invoice")
 SUMMARY = component_schema(SPEC, "InvoiceSummary")

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from contract.spec import compile_validator, load_spec, request_body_schema
+from contract.spec import compile_validator, default_spec_path, load_spec, request_body_schema
 
-SPEC = load_spec()
+SPEC = load_spec(default_spec_path())
 SCHEMA = request_body_schema(SPEC, "create_invoice")
 EXAMPLES = SPEC["paths"]["/api/invoices"]["post"]["requestBody"]["content"]["application/json"]["examples"]
 MINIMAL = EXAMPLES["minimal"]["value"]

@@ -9,7 +9,7 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from contract.spec import compile_validator, iter_examples, load_spec
+from contract.spec import compile_validator, default_spec_path, iter_examples, load_spec
 from contract.tooling.examples import example_errors
 
 
@@ -25,7 +25,7 @@ def test_spec_is_valid_openapi_3_0_3(spec_path):
     validate(document)
 
 
-EXAMPLES = list(iter_examples(load_spec()))
+EXAMPLES = list(iter_examples(load_spec(default_spec_path())))
 
 
 def test_spec_carries_the_documented_examples():

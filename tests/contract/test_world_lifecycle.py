@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from contract.facts import read_facts
-from contract.spec import default_fixtures_path, load_spec
+from contract.spec import default_fixtures_path, default_spec_path, load_spec
 from contract.world import Product, RateLimit, load_world, parse_world
 from contract.worldfile import WorldError
 
 RAW: dict[str, Any] = yaml.safe_load(default_fixtures_path().read_text(encoding="utf-8"))
 WORLD = load_world()
-SCOPES = read_facts(load_spec()).scopes
+SCOPES = read_facts(load_spec(default_spec_path())).scopes
 
 
 def edited(edit: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contract.facts import read_facts
 from mockserver.store import persistence
 from mockserver.store.state import Sessions, SpecDefaults
 from tests.frontend.conftest import (
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.e2e
 
 
 def fresh_sessions() -> Sessions:
-    return Sessions(WORLD, SpecDefaults.from_spec(SPEC))
+    return Sessions(WORLD, SpecDefaults.from_spec(SPEC, read_facts(SPEC)))
 
 
 def invoices_in(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

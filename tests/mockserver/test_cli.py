@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from mockserver.domain.fixtures import DEFAULT_FIXTURES
+from tests.given_spec import REFUSED, bill_numbers, edited_spec
 from tests.mockserver.support import REPO_ROOT, SPEC, USER_A, WORLD, auth, body_for
 
 pytestmark = pytest.mark.e2e
@@ -188,3 +189,86 @@ def test_cli_starts_on_a_valid_world_whose_first_user_has_no_document(tmp_path):
     stderr = process.stderr.read() if process.stderr else ""
     assert "Traceback" not in stderr
     assert serving or process.returncode == 2
+
+
+# -- issue 21 items 1, 6: a refused start is one line and exit 2; the banner comes after the bind --
+
+
+def run_to_exit(*args: str, port: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m mockserver` that must exit by itself (a refused start), never left running."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", str(port or free_port()), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_a_spec_the_mock_cannot_serve_is_refused_in_one_line_before_anything_listens(tmp_path, name):
+    """Before: `openapi: 3.1.0` started (then /openapi.json answered 500), the renamed enum value
+    and the removed document_uid started and answered 500 at the first create."""
+    edit, pointer, _word = REFUSED[name]
+    spec = edited_spec(tmp_path, edit)
+    port = free_port()
+    completed = run_to_exit("--spec", str(spec), port=port)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert completed.stdout == "", "no banner"
+    (line,) = completed.stderr.strip().splitlines()
+    assert str(spec) in line and pointer in line
+    with socket.socket() as probe:  # nothing half-started: the port was never bound
+        probe.bind(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize("text", ["openapi: [3.0.3\n", None])
+def test_invalid_yaml_or_a_missing_spec_is_refused_in_one_line(tmp_path, text):
+    spec = tmp_path / "spec.yaml"
+    if text is not None:
+        spec.write_text(text, encoding="utf-8")
+    completed = run_to_exit("--spec", str(spec))
+    assert completed.returncode == 2 and completed.stdout == ""
+    (line,) = completed.stderr.strip().splitlines()
+    assert str(spec) in line and ("not YAML" in line if text else "no such file" in line)
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "-1", "http"])
+def test_a_port_outside_1_to_65535_is_a_usage_error(port):
+    """Before: `--port 99999` printed `:99999` and served on another port."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", port],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert "--port" in completed.stderr.splitlines()[-1]
+
+
+def test_a_taken_port_is_one_line_and_exit_2_without_a_banner():
+    """Before: the banner, the tokens and a curl were printed, then uvicorn's bind error."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        completed = run_to_exit(port=port)
+    assert completed.returncode == 2
+    assert completed.stdout == "", "no banner for a mock that does not listen"
+    (line,) = completed.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}" in line and "cannot listen" in line
+
+
+def test_the_banner_names_the_spec_and_the_state_file_and_comes_once_it_listens(tmp_path):
+    spec = edited_spec(tmp_path, bill_numbers)
+    state = tmp_path / "state.sqlite"
+    with mock_process("--spec", str(spec), "--state-file", str(state)) as mock:
+        lines = mock.output_until("listening on")
+        assert f":{mock.port}" in lines[-1]
+        header = mock.output_until("tokens:")
+        assert f"spec: {spec}" in header and f"state file: {state}" in header
+        answer = httpx.post(f"{mock.base_url}/api/invoices", headers=auth(USER_A), json=body_for())
+        assert answer.json()["data"]["invoice_number"].startswith("BILL-")

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contract.facts import default_facts
 from tests.mockserver.support import FULL, MINIMAL, USER_A, USER_BOTH, create_app
 from tests.servers import serve
+from tests.world import FACTS
 
 SEED = 20261201
 ROUNDS = 3000
@@ -47,7 +47,7 @@ API_PATHS = [
 OTHER_PATHS = ["/", "/ui/", "/ui", "/__mock/ui/", "/openapi.json", "/api/", "/api", "/__mock", "/nope"]
 ROUTES = [*API_PATHS, *CONTROL_PATHS, *OTHER_PATHS]
 SESSIONS = [f"fuzz-{n}" for n in range(10)]
-MAX_BODY = default_facts().max_body_bytes
+MAX_BODY = FACTS.max_body_bytes
 
 
 @dataclass(frozen=True)

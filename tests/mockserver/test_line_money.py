@@ -35,6 +35,7 @@ from tests.mockserver.support import (
     blueprint_of,
     body_for,
 )
+from tests.world import FACTS
 
 SKUS = sorted(sku for owner, sku in WORLD.products if owner == ORG_A)
 QUANTITIES = st.sampled_from([0, 1, 2, 3, 7, 0.5, 12.25, 250])
@@ -72,15 +73,17 @@ def _uid(invoice: Invoice, ref: int | None) -> str:
 def _apply(store: InvoiceStore, invoice: Invoice, step: tuple[str, list[Any]]) -> None:
     kind, items = step
     if kind == "create":
-        line_items.create_lines(WORLD, store, USER_A, invoice.uid, items)
+        line_items.create_lines(WORLD, store, USER_A, invoice.uid, items, FACTS)
     elif kind == "update":
         body = [{**changes, "uid": _uid(invoice, ref)} for ref, changes in items]
         for item in body:
             if "sku" in item:
                 item["sku"] = SKUS[item["sku"] % len(SKUS)]
-        line_items.update_lines(WORLD, store, USER_A, invoice.uid, body)
+        line_items.update_lines(WORLD, store, USER_A, invoice.uid, body, FACTS)
     else:
-        line_items.delete_lines(WORLD, store, USER_A, invoice.uid, [_uid(invoice, ref) for ref in items])
+        line_items.delete_lines(
+            WORLD, store, USER_A, invoice.uid, [_uid(invoice, ref) for ref in items], FACTS
+        )
 
 
 def _expected_order(before: list[Line], step: tuple[str, list[Any]], after: list[Line]) -> list[str]:
@@ -96,7 +99,7 @@ def _expected_order(before: list[Line], step: tuple[str, list[Any]], after: list
 
 
 def _assert_priced(invoice: Invoice) -> None:
-    reference = rules.price(list(invoice.lines))
+    reference = rules.price(list(invoice.lines), FACTS)
     assert invoice.money == reference
     shown = views.money_fields(invoice, NOW)
     assert (shown["subtotal_cents"], shown["discount_cents"], shown["tax_cents"]) == (
@@ -124,7 +127,7 @@ def test_kept_money_equals_a_full_recomputation_after_every_step(
     body = body_for(ORG_A)
     if with_blueprint:
         body["invoice_blueprint_uid"] = blueprint_of(ORG_A).uid
-    invoice = rules.create_invoice(WORLD, store, USER_A, body, CREATE_DEFAULTS, NOW)
+    invoice = rules.create_invoice(WORLD, store, USER_A, body, CREATE_DEFAULTS, NOW, FACTS)
     history: list[tuple[Invoice, list[Line]]] = [(invoice, list(invoice.lines))]
     for step, dice in steps:
         before = store.get(invoice.uid)
@@ -203,9 +206,9 @@ def test_a_line_item_change_makes_no_pass_over_the_invoices_lines(monkeypatch: p
     """What keeps a change's cost its own: neither a sum nor a copy of every line (the benchmark
     `line_items_create` measures the cost; this says where it would come back from)."""
     store = InvoiceStore()
-    invoice = rules.create_invoice(WORLD, store, USER_A, body_for(ORG_A), CREATE_DEFAULTS, NOW)
+    invoice = rules.create_invoice(WORLD, store, USER_A, body_for(ORG_A), CREATE_DEFAULTS, NOW, FACTS)
     product = next(sku for sku in SKUS if WORLD.products[(ORG_A, sku)].context_type == "PRODUCT")
-    line_items.create_lines(WORLD, store, USER_A, invoice.uid, [{"sku": product, "quantity": 1}] * 50)
+    line_items.create_lines(WORLD, store, USER_A, invoice.uid, [{"sku": product, "quantity": 1}] * 50, FACTS)
     first = store.get(invoice.uid).lines.items()[0].uid  # type: ignore[union-attr]
 
     def whole(*_args: Any) -> Any:
@@ -214,9 +217,11 @@ def test_a_line_item_change_makes_no_pass_over_the_invoices_lines(monkeypatch: p
     monkeypatch.setattr(rules, "price", whole)
     monkeypatch.setattr(LineList, "items", whole)
     monkeypatch.setattr(LineList, "__iter__", whole)
-    _, (added,) = line_items.create_lines(WORLD, store, USER_A, invoice.uid, {"sku": product, "quantity": 2})
-    line_items.update_lines(WORLD, store, USER_A, invoice.uid, {"uid": first, "quantity": 3})
-    line_items.delete_lines(WORLD, store, USER_A, invoice.uid, [added.uid])
+    _, (added,) = line_items.create_lines(
+        WORLD, store, USER_A, invoice.uid, {"sku": product, "quantity": 2}, FACTS
+    )
+    line_items.update_lines(WORLD, store, USER_A, invoice.uid, {"uid": first, "quantity": 3}, FACTS)
+    line_items.delete_lines(WORLD, store, USER_A, invoice.uid, [added.uid], FACTS)
     monkeypatch.undo()
     after = store.get(invoice.uid)
-    assert after is not None and len(after.lines) == 50 and after.money == rules.price(after.lines)
+    assert after is not None and len(after.lines) == 50 and after.money == rules.price(after.lines, FACTS)

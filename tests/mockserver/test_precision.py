@@ -21,7 +21,6 @@ import httpx
 import pytest
 import yaml
 
-from contract.facts import default_facts
 from contract.precision import precision_rows
 from contract.spec import default_fixtures_path
 from tests.mockserver import test_lifecycle
@@ -43,9 +42,10 @@ from tests.mockserver.support import (
     created,
     iso,
 )
+from tests.world import FACTS
 
 ROWS = precision_rows(SPEC)
-FACTS = default_facts()
+FACTS = FACTS
 JSON_TYPE = {"Content-Type": "application/json"}
 
 

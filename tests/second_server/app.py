@@ -54,6 +54,7 @@ from starlette.types import Receive, Scope, Send
 from contract.spec import (
     compile_validator,
     component_schema,
+    default_spec_path,
     inline_refs,
     load_spec,
     operation,
@@ -375,7 +376,11 @@ def create_app(
     `rate_limit_every=None` drops the periodic 429 (the server's own tests of its rules)."""
     if lifecycle is None:
         lifecycle = os.environ.get(OPERATIONS_VARIABLE, "all") != "create-read"
-    api = InvoiceApi(load_spec(spec_path), load(fixtures_path), rate_limit_every)
+    api = InvoiceApi(
+        load_spec(spec_path if spec_path is not None else default_spec_path()),
+        load(fixtures_path),
+        rate_limit_every,
+    )
     routes = [
         Route("/api/invoices", api.create, methods=["POST"]),
         Route("/api/invoices", api.list, methods=["GET"]),

@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from contract.facts import default_facts
-from contract.spec import load_spec, operation
+from contract.facts import read_facts
+from contract.spec import default_spec_path, load_spec, operation
 from contract.world import Product, User, load_world
 from tests.second_server.app import create_app
 from tests.servers import serve
 
 WORLD = load_world()
-FACTS = default_facts()
-SPEC = load_spec()
+SPEC = load_spec(default_spec_path())
+FACTS = read_facts(SPEC)
 MINIMAL = operation(SPEC, "create_invoice")["requestBody"]["content"]["application/json"]["examples"][
     "minimal"
 ]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract.spec import iter_operations, load_spec
+from contract.spec import default_spec_path, iter_operations, load_spec
 
 FAKE_HANDLERS = "spec_tooling_fake_handlers"
 
@@ -21,7 +21,7 @@ def fake_handlers() -> Iterator[str]:
     `mockserver.http.handlers` (written by someone else) nor break when an operation is added.
     """
     module = types.ModuleType(FAKE_HANDLERS)
-    for _path, _method, operation in iter_operations(load_spec()):
+    for _path, _method, operation in iter_operations(load_spec(default_spec_path())):
         setattr(module, operation["operationId"], lambda *args, **kwargs: None)
     sys.modules[FAKE_HANDLERS] = module
     yield FAKE_HANDLERS

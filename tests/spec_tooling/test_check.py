@@ -40,19 +40,19 @@ def link(spec: Spec) -> dict[str, Any]:
 
 
 def test_real_spec_passes_with_handlers_that_fit(fake_handlers: str):
-    report = check_spec(load_spec(), handler_module=fake_handlers)
+    report = check_spec(load_spec(default_spec_path()), handler_module=fake_handlers)
     assert report.ok, "\n".join(map(str, report.problems))
     assert report.checks > 100
 
 
 def test_real_spec_passes_against_the_mock_handlers():
     """Needs `mockserver.http.handlers` with a handler per operationId (the lifecycle ones since issue 13)."""
-    report = check_spec(load_spec())
+    report = check_spec(load_spec(default_spec_path()))
     assert report.ok, "\n".join(map(str, report.problems))
 
 
 def test_example_problems_is_empty_for_the_real_spec():
-    assert example_problems(load_spec()) == []
+    assert example_problems(load_spec(default_spec_path())) == []
 
 
 def bad_request_example(spec: Spec) -> None:
@@ -189,7 +189,7 @@ BROKEN: list[tuple[str, Callable[[Spec], Any], list[str]]] = [
 def test_broken_spec_is_reported_at_its_pointer(
     name: str, edit: Callable[[Spec], Any], pointers: list[str], fake_handlers: str
 ):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     edit(spec)
     report = check_spec(spec, handler_module=fake_handlers)
     assert sorted(problem.pointer for problem in report.problems) == sorted(pointers), name
@@ -197,13 +197,13 @@ def test_broken_spec_is_reported_at_its_pointer(
 
 
 def test_unimportable_handler_module_is_one_problem_not_a_crash():
-    report = check_spec(load_spec(), handler_module="mockserver.no_such_handlers")
+    report = check_spec(load_spec(default_spec_path()), handler_module="mockserver.no_such_handlers")
     assert [problem.pointer for problem in report.problems] == ["#/paths"]
     assert "mockserver.no_such_handlers cannot be imported" in report.problems[0].message
 
 
 def test_invalid_openapi_skips_the_later_checks(fake_handlers: str):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     post(spec)["responses"]["200"].pop("description")
     spec["components"]["schemas"]["Orphan"] = {"type": "string"}  # would be reported if checks ran on
     report = check_spec(spec, handler_module=fake_handlers)
@@ -219,7 +219,7 @@ def test_file_that_is_not_yaml_is_a_problem(tmp_path: Path):
 
 
 def test_text_report_is_pointer_colon_message_then_a_summary(fake_handlers: str):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     error_without_envelope(spec)
     text = check_text(check_spec(spec, handler_module=fake_handlers), "openapi.yaml")
     problem, summary = text.splitlines()

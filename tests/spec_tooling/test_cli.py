@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contract.spec import load_spec
+from contract.spec import default_spec_path, load_spec
 from contract.tooling import cli
 from tests.conftest import REPO_ROOT
 
@@ -54,8 +54,8 @@ def breaking_edit(spec: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[Path, Path]:
-    return write_spec(tmp_path / "old.yaml", load_spec()), write_spec(
-        tmp_path / "new.yaml", breaking_edit(load_spec())
+    return write_spec(tmp_path / "old.yaml", load_spec(default_spec_path())), write_spec(
+        tmp_path / "new.yaml", breaking_edit(load_spec(default_spec_path()))
     )
 
 
@@ -76,7 +76,7 @@ def test_check_of_a_sound_spec_exits_0(fake_handlers: str, capsys: pytest.Captur
 def test_check_of_a_broken_spec_exits_1_with_pointer_lines(
     tmp_path: Path, fake_handlers: str, capsys: pytest.CaptureFixture[str]
 ):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     spec["components"]["schemas"]["Orphan"] = {"type": "string"}
     path = write_spec(tmp_path / "openapi.yaml", spec)
     assert run(["spec", "check", str(path), "--handlers", fake_handlers]) == 1
@@ -147,9 +147,12 @@ def test_diff_needs_two_specs_or_base(pair: tuple[Path, Path], capsys: pytest.Ca
 
 
 def test_diff_of_a_spec_with_a_dangling_ref_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     spec["components"]["schemas"]["Invoice"] = {"$ref": "#/components/schemas/Missing"}
-    old, new = write_spec(tmp_path / "old.yaml", load_spec()), write_spec(tmp_path / "new.yaml", spec)
+    old, new = (
+        write_spec(tmp_path / "old.yaml", load_spec(default_spec_path())),
+        write_spec(tmp_path / "new.yaml", spec),
+    )
     assert run(["spec", "diff", str(old), str(new)]) == 2
     assert "run `spec check`" in capsys.readouterr().err
 
@@ -170,11 +173,11 @@ def test_diff_base_compares_with_the_committed_spec(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
     repo = tmp_path / "repo"
-    spec_path = write_spec(repo / "api" / "openapi.yaml", load_spec())
+    spec_path = write_spec(repo / "api" / "openapi.yaml", load_spec(default_spec_path()))
     git(repo, "init", "-q")
     git(repo, "add", "api/openapi.yaml")
     git(repo, "commit", "-q", "-m", "spec")
-    write_spec(spec_path, breaking_edit(load_spec()))
+    write_spec(spec_path, breaking_edit(load_spec(default_spec_path())))
     monkeypatch.chdir(tmp_path)  # outside the repository: the path decides which repository
     assert run(["spec", "diff", "--base", "HEAD", str(spec_path), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
@@ -195,7 +198,7 @@ def test_diff_base_on_a_file_outside_a_repository_is_one_line_and_exit_2(
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # /tmp inside a repo must not count
     spec_path = tmp_path / "outside" / "openapi.yaml"
     if exists:
-        write_spec(spec_path, load_spec())
+        write_spec(spec_path, load_spec(default_spec_path()))
     assert run(["spec", "diff", "--base", "HEAD", str(spec_path)]) == 2
     captured = capsys.readouterr()
     (line,) = captured.err.splitlines()

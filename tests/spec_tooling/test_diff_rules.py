@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from contract.spec import load_spec
+from contract.spec import default_spec_path, load_spec
 from contract.tooling.diff import diff_specs
 
 Spec = dict[str, Any]
@@ -414,7 +414,7 @@ def test_the_table_covers_enough_edits():
 
 @pytest.mark.parametrize("case", EDITS, ids=[edit.name for edit in EDITS])
 def test_edit_is_classified(case: Edit):
-    old, new = load_spec(), load_spec()
+    old, new = load_spec(default_spec_path()), load_spec(default_spec_path())
     if case.edit_old is not None:
         case.edit_old(old)
     case.edit(new)
@@ -424,30 +424,30 @@ def test_edit_is_classified(case: Edit):
 
 
 def test_spec_against_itself_has_no_differences():
-    assert diff_specs(load_spec(), load_spec()) == []
+    assert diff_specs(load_spec(default_spec_path()), load_spec(default_spec_path())) == []
 
 
 @pytest.mark.parametrize("case", EDITS, ids=[edit.name for edit in EDITS])
 def test_every_change_says_why_in_one_sentence(case: Edit):
-    new = load_spec()
+    new = load_spec(default_spec_path())
     case.edit(new)
-    for change in diff_specs(load_spec(), new):
+    for change in diff_specs(load_spec(default_spec_path()), new):
         assert change.reason.endswith(".") and "\n" not in change.reason, change
         assert change.rule and change.side in ("request", "response"), change
 
 
 def test_security_removal_is_reported_as_not_breaking_but_named():
-    new = load_spec()
+    new = load_spec(default_spec_path())
     new.pop("security")
-    (first, *_rest) = diff_specs(load_spec(), new)
+    (first, *_rest) = diff_specs(load_spec(default_spec_path()), new)
     assert first.rule == "security-removed" and not first.breaking
     assert "no longer requires authentication" in first.reason
 
 
 def test_allof_of_another_length_is_compared_merged():
     """Turning a plain schema into an `allOf` extension is judged on the merged result."""
-    new = load_spec()
+    new = load_spec(default_spec_path())
     request = schemas(new)["InvoiceCreateRequest"]
     schemas(new)["InvoiceCreateRequest"] = {"allOf": [request, {"properties": {"memo": {"type": "string"}}}]}
-    changes = diff_specs(load_spec(), new)
+    changes = diff_specs(load_spec(default_spec_path()), new)
     assert [(c.pointer, c.side, c.breaking) for c in changes] == [(f"{BODY}/properties/memo", REQUEST, FINE)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from contract.spec import load_spec, operation
+from contract.spec import default_spec_path, load_spec, operation
 from contract.tooling.check import check_spec
 from contract.tooling.diff import diff_specs
 from contract.tooling.extension_check import check_extension_enums
@@ -153,7 +153,7 @@ EDITS = [
 
 @pytest.mark.parametrize("case", EDITS, ids=[edit.name for edit in EDITS])
 def test_extension_edit_is_classified(case: Edit):
-    old, new = load_spec(), load_spec()
+    old, new = load_spec(default_spec_path()), load_spec(default_spec_path())
     if case.edit_old is not None:
         case.edit_old(old)
     case.edit(new)
@@ -165,28 +165,28 @@ def test_extension_edit_is_classified(case: Edit):
 
 
 def test_a_lowered_body_limit_says_what_clients_meet():
-    new = load_spec()
+    new = load_spec(default_spec_path())
     set_limit(new, 2048)
-    (change,) = diff_specs(load_spec(), new)
+    (change,) = diff_specs(load_spec(default_spec_path()), new)
     assert change.rule == "body-limit-lowered"
     assert "from 1048576 to 2048 bytes" in change.reason and "413" in change.reason
 
 
 def test_an_unclassified_change_is_counted_for_review_in_the_summary():
-    new = load_spec()
+    new = load_spec(default_spec_path())
     new["x-mock"]["server"] = "http://127.0.0.1:9090"
-    changes = diff_specs(load_spec(), new)
+    changes = diff_specs(load_spec(default_spec_path()), new)
     assert "not classified: review" in changes[0].reason
     summary = diff_text(changes, "old", "new").splitlines()[-1]
     assert summary == "old -> new: 0 breaking, 1 non-breaking (1 not classified: review)"
 
 
 def test_cli_diff_of_an_extension_change_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    new = load_spec()
+    new = load_spec(default_spec_path())
     set_limit(new, 2048)
     swap_parties(new)
     old_path, new_path = (
-        write_spec(tmp_path / "old.yaml", load_spec()),
+        write_spec(tmp_path / "old.yaml", load_spec(default_spec_path())),
         write_spec(tmp_path / "new.yaml", new),
     )
     assert run(["spec", "diff", str(old_path), str(new_path)]) == 1
@@ -230,14 +230,14 @@ ORPHANED: list[tuple[str, Callable[[Spec], Any], list[str]]] = [
 @pytest.mark.parametrize(("name", "edit", "pointers"), ORPHANED, ids=[case[0] for case in ORPHANED])
 def test_orphaned_extension_is_reported(name: str, edit: Callable[[Spec], Any], pointers: list[str]):
     """The check alone: a renamed value also breaks the examples that use it (other checks')."""
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     edit(spec)
     tally = check_extension_enums(spec)
     assert sorted(problem.pointer for problem in tally.problems) == sorted(pointers), name
 
 
 def test_spec_check_reports_an_enum_rename_at_the_extension(fake_handlers: str):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     rename_payables(spec)
     report = check_spec(spec, handler_module=fake_handlers)
     assert sorted(problem.pointer for problem in report.problems) == sorted(
@@ -246,7 +246,7 @@ def test_spec_check_reports_an_enum_rename_at_the_extension(fake_handlers: str):
 
 
 def test_renamed_invoice_type_names_the_old_and_the_new_value(fake_handlers: str):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     rename_payables(spec)
     messages = [problem.message for problem in check_spec(spec, handler_module=fake_handlers).problems]
     assert any("'ACCOUNTS_PAYABLE', which is not a value of" in message for message in messages)
@@ -254,6 +254,6 @@ def test_renamed_invoice_type_names_the_old_and_the_new_value(fake_handlers: str
 
 
 def test_money_buckets_naming_declared_context_types_pass(fake_handlers: str):
-    spec = load_spec()
+    spec = load_spec(default_spec_path())
     declare_line_context_types(spec, ["SERVICE", "PRODUCT", "DISCOUNT", "TAX"])
     assert check_spec(spec, handler_module=fake_handlers).ok

@@ -11,8 +11,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import Scope
 
-from contract.facts import default_facts
-from contract.spec import load_spec, request_body_schema
+from contract.spec import default_spec_path, load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
     Request,
@@ -22,6 +21,7 @@ from tests.conformance.faults.base import (
     envelope,
     envelope_with,
 )
+from tests.world import FACTS
 
 # -- the faults, one per rule family ---------------------------------------------------------------
 
@@ -52,7 +52,7 @@ def generated_number_reused(fault: Fault, request: Request, response: Response) 
     sent = request.json if isinstance(request.json, dict) else {}
     number = sent.get("invoice_number")
     if request.is_create and (number is None or not str(number).strip()):
-        first = default_facts().generated_number(datetime.now().year, 1)
+        first = FACTS.generated_number(datetime.now().year, 1)
         return _rewrite_data(response, lambda data: data.update(invoice_number=first))
     return response
 
@@ -278,7 +278,7 @@ class SequenceRace(Fault):
             sequence = self.memory.get("next", 900001)
             await asyncio.sleep(RACE_WINDOW)
             self.memory["next"] = sequence + 1
-            number = default_facts().generated_number(datetime.now().year, sequence)
+            number = FACTS.generated_number(datetime.now().year, sequence)
         response = await call(self.app, scope, request)
         if generated and response.status == 200 and isinstance(response.data, dict):
             numbers[response.data["uid"]] = number
@@ -317,7 +317,9 @@ def small_body_limit(fault: Fault, request: Request) -> Request | Response:
     return request
 
 
-KNOWN_FIELDS = frozenset(request_body_schema(load_spec(), "create_invoice").get("properties", {}))
+KNOWN_FIELDS = frozenset(
+    request_body_schema(load_spec(default_spec_path()), "create_invoice").get("properties", {})
+)
 
 
 def unknown_fields_ignored(fault: Fault, request: Request) -> Request | Response:
@@ -484,7 +486,7 @@ def total_pages_floored(fault: Fault, request: Request, response: Response) -> R
 
 LIST_PARAMETERS = {
     p["name"]: p["schema"]
-    for p in load_spec()["paths"]["/api/invoices"]["get"].get("parameters", [])
+    for p in load_spec(default_spec_path())["paths"]["/api/invoices"]["get"].get("parameters", [])
     if "schema" in p
 }
 OWN_PER_PAGE_DEFAULT = 25

@@ -11,8 +11,7 @@ from typing import Any
 
 from starlette.types import Scope
 
-from contract.facts import default_facts
-from contract.spec import component_schema, load_spec, request_body_schema
+from contract.spec import component_schema, default_spec_path, load_spec, request_body_schema
 from tests.conformance.faults.base import (
     Fault,
     Request,
@@ -26,6 +25,7 @@ from tests.conformance.faults.base import (
 from tests.conformance.faults.create_read import (
     RACE_WINDOW,
 )
+from tests.world import FACTS
 
 # -- the lifecycle (issue 13): update, bulk update, bulk delete, line items, scopes -------------------
 
@@ -423,7 +423,7 @@ def lines_keep_their_currency(fault: Fault, request: Request, response: Response
     return response
 
 
-BULK_MAX_ITEMS = int(request_body_schema(load_spec(), "bulk_update_invoices")["maxItems"])
+BULK_MAX_ITEMS = int(request_body_schema(load_spec(default_spec_path()), "bulk_update_invoices")["maxItems"])
 
 
 def bulk_truncated(fault: Fault, request: Request) -> Request | Response:
@@ -521,7 +521,7 @@ class DiscountCapped(Fault):
         response = await call(self.app, scope, request)
         sent = request.json
         lines = sent if isinstance(sent, list) else [sent]
-        discount = default_facts().context_type_bucket
+        discount = FACTS.context_type_bucket
         capped = (
             request.is_lines
             and request.method == "POST"
@@ -606,9 +606,11 @@ class LineDeleteMoneyStale(Fault):
 # -- line-item limits (P73) and batch sizes (P63) -------------------------------------------------
 
 CENTS_FIELDS = tuple(name for name in MONEY_FIELDS if name.endswith("_cents"))
-QUANTITY_MAXIMUM = component_schema(load_spec(), "LineItemQuantity")["maximum"]
-UNIT_PRICE_MAXIMUM = component_schema(load_spec(), "LineItemUnitPrice")["maximum"]
-LINE_BATCH_MAX_ITEMS = int(request_body_schema(load_spec(), "delete_line_items")["maxItems"])
+QUANTITY_MAXIMUM = component_schema(load_spec(default_spec_path()), "LineItemQuantity")["maximum"]
+UNIT_PRICE_MAXIMUM = component_schema(load_spec(default_spec_path()), "LineItemUnitPrice")["maximum"]
+LINE_BATCH_MAX_ITEMS = int(
+    request_body_schema(load_spec(default_spec_path()), "delete_line_items")["maxItems"]
+)
 
 
 def cents_through_double(fault: Fault, request: Request, response: Response) -> Response:
