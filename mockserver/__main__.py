@@ -180,7 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_swagger_ui:
         print(f"Swagger UI: {base_url}/ui/", flush=True)
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **app.uvicorn_options())
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down cleanly, then re-raises SIGINT by design (as `uvicorn.run`
+        # does, swallow it): every change was in the state file before its answer already.
+        pass
     return 0
 
 

@@ -15,6 +15,7 @@ from conformance.report.console import ConsoleHandler
 from conformance.runner import FAILING_PROBES, RunConfig, RunResult, describe, run
 from tests.conformance.kit import FIXED_SEEDS
 from tests.servers import serve
+from tests.world import SPEC_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +50,7 @@ class UnauthenticatedListCrashes:
 
 def kit(base_url: str, select: list[str], **options: Any) -> tuple[RunResult, str]:
     output = io.StringIO()
-    result = run(RunConfig(base_url=base_url, select=select, **options), [ConsoleHandler(output)])
+    result = run(RunConfig(spec_path=SPEC_PATH, base_url=base_url, select=select, **options), [ConsoleHandler(output)])
     return result, output.getvalue()
 
 
