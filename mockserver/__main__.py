@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import sys
@@ -180,12 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_swagger_ui:
         print(f"Swagger UI: {base_url}/ui/", flush=True)
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **app.uvicorn_options())
-    try:
+    # Ctrl-C: uvicorn shuts down cleanly, then re-raises SIGINT by design; `uvicorn.run` swallows
+    # it, so do we (every change was in the state file before its answer already).
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        # Ctrl-C: uvicorn has shut down cleanly, then re-raises SIGINT by design (as `uvicorn.run`
-        # does, swallow it): every change was in the state file before its answer already.
-        pass
     return 0
 
 

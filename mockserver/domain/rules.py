@@ -256,16 +256,7 @@ def create_invoice(
     party_uid = world.parties[party_uid].uid
     document_uid = world.documents[body["document_uid"]].uid
 
-    notes = (
-        (blueprint.invoice_notes["invoice_memo"], blueprint.invoice_notes["invoice_footer"])
-        if blueprint
-        else NO_NOTES
-    )
-
-    lines, money = priced_lines(
-        (blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items) if blueprint else (),
-        facts,
-    )
+    notes, lines, money = blueprint_content(blueprint, facts)
 
     def build(number: str) -> Invoice:
         return Invoice(
@@ -288,6 +279,31 @@ def create_invoice(
             money=money,
         )
 
+    return store_numbered(store, owner_uid, requested_number, now, facts, build)
+
+
+def blueprint_content(
+    blueprint: Blueprint | None, facts: ContractFacts
+) -> tuple[tuple[str | None, str | None], LineList[Line], Money]:
+    """What a new invoice copies from its blueprint (P46, P52): the notes and the line items, each
+    under a new uid, priced with the money sums they make; nothing without a blueprint."""
+    if blueprint is None:
+        return NO_NOTES, *priced_lines((), facts)
+    notes = (blueprint.invoice_notes["invoice_memo"], blueprint.invoice_notes["invoice_footer"])
+    lines = (blueprint_line(line, str(uuid.uuid4())) for line in blueprint.line_items)
+    return notes, *priced_lines(lines, facts)
+
+
+def store_numbered(
+    store: InvoiceStore,
+    owner_uid: str,
+    requested_number: str | None,
+    now: datetime,
+    facts: ContractFacts,
+    build: Callable[[str], Invoice],
+) -> Invoice:
+    """Store the invoice `build` makes under the requested number, or a generated one when the
+    request's is blank (P05, P19); the store's refusals become the API's (409 number taken, full)."""
     try:
         stored = store.create(
             owner_uid,

@@ -17,6 +17,7 @@ from typing import Any
 from connexion import AsyncApp
 from starlette.types import Message, Receive, Scope, Send
 
+from contract.facts import ContractFacts
 from contract.given import load_given
 from contract.spec import default_spec_path, iter_operations, load_spec
 from mockserver.domain import rules
@@ -180,6 +181,16 @@ def outer_layers(
     return layers
 
 
+def request_plans(apis: Sequence[Api], facts: ContractFacts) -> Plans:
+    """Every operation's plan: the contract's with the key scopes of its `x-scopes`, the control
+    API's without (it is the developer's, not the API's)."""
+    table: Plans = {}
+    for api in apis:
+        contract = api.handlers == HANDLERS
+        table |= plans(api, contract=contract, scopes=facts.scopes if contract else None)
+    return table
+
+
 def create_app(
     fixtures_path: str | Path | None = None,
     spec_path: str | Path | None = None,
@@ -223,10 +234,7 @@ def create_app(
     apis = [Api(spec, HANDLERS)]
     if control:
         apis.append(Api(load_spec(CONTROL_SPEC), CONTROL_HANDLERS))
-    table: Plans = {}
-    for api in apis:
-        contract = api.handlers == HANDLERS
-        table |= plans(api, contract=contract, scopes=facts.scopes if contract else None)
+    table = request_plans(apis, facts)
     allow = AllowTable([api.spec for api in apis])
     app = wiring.build_app(
         apis,
