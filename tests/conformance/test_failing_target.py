@@ -50,7 +50,9 @@ class UnauthenticatedListCrashes:
 
 def kit(base_url: str, select: list[str], **options: Any) -> tuple[RunResult, str]:
     output = io.StringIO()
-    result = run(RunConfig(spec_path=SPEC_PATH, base_url=base_url, select=select, **options), [ConsoleHandler(output)])
+    result = run(
+        RunConfig(spec_path=SPEC_PATH, base_url=base_url, select=select, **options), [ConsoleHandler(output)]
+    )
     return result, output.getvalue()
 
 
