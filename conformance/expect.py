@@ -15,42 +15,13 @@ from typing import Any
 
 from conformance.client import Exchange
 from conformance.core import Violation
-from contract import pointers
+from contract import exchanges, pointers
 
 
 def envelope_problems(exchange: Exchange) -> list[str]:
-    """Every way the response breaks the envelope rule (empty when it holds).
-
-    openapi.yaml info.description: every response is `{status, status_code, message, data}`
-    (errors carry `errors` instead of `data`) and `status_code` equals the HTTP status.
-    """
-    problems = []
-    content_type = (exchange.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        problems.append(f"Content-Type is {content_type or 'missing'!r}, not application/json")
-    body = exchange.json
-    if not isinstance(body, dict):
-        return [*problems, "the body is not a JSON object"]
-    if body.get("status_code") != exchange.status:
-        problems.append(
-            f"status_code is {body.get('status_code')!r} but the HTTP status is {exchange.status}"
-        )
-    expected_status = "success" if 200 <= exchange.status < 300 else "error"
-    if body.get("status") != expected_status:
-        problems.append(
-            f"status is {body.get('status')!r} for HTTP {exchange.status}, not {expected_status!r}"
-        )
-    if not isinstance(body.get("message"), str):
-        problems.append("message is missing or not a string")
-    if expected_status == "success" and "data" not in body:
-        problems.append("a success envelope has no data")
-    if expected_status == "error":
-        errors = body.get("errors")
-        if not isinstance(errors, list):
-            problems.append("an error envelope has no errors list")
-        elif not all(isinstance(e, dict) and {"field", "message", "code"} <= e.keys() for e in errors):
-            problems.append("an entry of errors lacks field, message or code")
-    return problems
+    """Every way the response breaks the envelope rule (empty when it holds): the contract's one
+    definition (contract/exchanges.py), which the mock's validating proxy applies too."""
+    return exchanges.envelope_problems(exchange.status, exchange.header("content-type"), exchange.json)
 
 
 def body_object(exchange: Exchange) -> dict[str, Any]:

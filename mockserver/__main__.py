@@ -7,8 +7,10 @@ import contextlib
 import json
 import socket
 import sys
+import urllib.parse
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from mockserver.domain.fixtures import DEFAULT_FIXTURES, FixtureError, World
 from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
@@ -56,7 +58,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+    proxy = parser.add_argument_group("validating proxy (instead of the mock)")
+    proxy.add_argument(
+        "--proxy",
+        default=None,
+        metavar="URL",
+        type=upstream_url,
+        help="forward every request to URL (a real server) and check each exchange against the spec",
+    )
+    proxy.add_argument(
+        "--proxy-timeout",
+        type=bounded(float, 0.1, 300),
+        default=10.0,
+        metavar="SECONDS",
+        help="the upstream must answer within this, else 504 (0.1-300, default: %(default)s)",
+    )
+    proxy.add_argument(
+        "--proxy-max-body",
+        type=bounded(int, 1024, 100 * 1024 * 1024),
+        default=10 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest request or answer forwarded, else 413/502 (default: %(default)s)",
+    )
+    proxy.add_argument(
+        "--max-violations",
+        type=bounded(int, 1, 100_000),
+        default=1000,
+        metavar="N",
+        help="exchanges kept for /__mock/violations, the oldest dropped and counted (default: %(default)s)",
+    )
     return parser
+
+
+def upstream_url(text: str) -> str:
+    """An upstream base URL: http(s)://host[:port][/prefix], nothing after the path."""
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.query or parsed.fragment:
+        raise argparse.ArgumentTypeError(f"not an http(s)://host[:port][/prefix] URL: {text!r}")
+    return text.rstrip("/")
+
+
+def bounded(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` within [low, high] (a limit is a limit, not infinity)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
+        return value
+
+    return parse
 
 
 def port_number(text: str) -> int:
@@ -138,6 +192,48 @@ def sample_create(world: World) -> tuple[str, dict[str, str]] | None:
     return next((item for item in found if "invoice_blueprint_uid" in item[1]), found[0] if found else None)
 
 
+def serve_proxy(args: argparse.Namespace) -> int:
+    """`--proxy URL`: the validating proxy on the given spec, bound before its banner (as the mock)."""
+    import uvicorn
+
+    from contract.given import SpecRefused
+    from contract.spec import default_spec_path
+    from mockserver.proxy.app import VIOLATIONS_PATH, create_proxy_app
+
+    if args.state_file is not None or args.fixtures is not None:
+        print(
+            "invoice-mock: --proxy serves the upstream's data: no --fixtures or --state-file", file=sys.stderr
+        )
+        return 2
+    spec_path = args.spec if args.spec is not None else default_spec_path()
+    try:
+        app = create_proxy_app(
+            args.proxy,
+            spec_path,
+            timeout=args.proxy_timeout,
+            max_body_bytes=args.proxy_max_body,
+            max_violations=args.max_violations,
+        )
+        sock = listen(args.host, args.port)
+    except SpecRefused as error:
+        print(f"invoice-mock: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(
+            f"invoice-mock: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 2
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    base_url = f"http://{host}:{args.port}"
+    print(f"invoice-mock proxy listening on {base_url} -> {args.proxy}", flush=True)
+    print(f"spec: {spec_path}; violations: {base_url}{VIOLATIONS_PATH}", flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the mock (a spec or fixtures it cannot serve: one line, exit 2), bind its port (taken:
     one line, exit 2), then print the banner and serve on that socket."""
@@ -150,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mockserver.http.app import CONTROL_PREFIX, create_app
     from mockserver.store.persistence import StateFileError
 
+    if args.proxy is not None:
+        return serve_proxy(args)
     try:
         app = create_app(
             args.fixtures,

@@ -1,0 +1,94 @@
+"""The real server behind the proxy: a request sent on, its answer read back, within bounds.
+
+Everything that can go wrong with the upstream becomes an `UpstreamError` the proxy answers in
+the API's envelope: it cannot be reached (502), it does not answer within the time-out (504), its
+answer is larger than the limit (502). Hop-by-hop headers stay on their side of the proxy; the
+answer is asked for without content coding, so the bytes checked are the bytes the client gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "accept-encoding",
+    }
+)
+
+
+class UpstreamError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]  # as sent, hop-by-hop and content-length removed
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name), None)
+
+
+class Upstream:
+    """One upstream base URL (`http://host:port`, optionally with a path prefix) and its client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        max_body_bytes: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout, self.max_body_bytes = timeout, max_body_bytes
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), transport=transport, follow_redirects=False
+        )
+
+    def url(self, path: str, query: str) -> str:
+        return f"{self.base_url}{path}" + (f"?{query}" if query else "")
+
+    async def send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+        sent = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP] + [("accept-encoding", "identity")]
+        request = self.client.build_request(method, url, headers=sent, content=body)
+        try:
+            response = await self.client.send(request, stream=True)
+            try:
+                chunks, size = [], 0
+                async for chunk in response.aiter_raw():
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise UpstreamError(
+                            502,
+                            f"{self.base_url} answered more than {self.max_body_bytes} bytes (the limit)",
+                        )
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException:
+            raise UpstreamError(504, f"{self.base_url} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as error:
+            cause = str(error) or type(error).__name__
+            raise UpstreamError(502, f"{self.base_url} cannot be reached: {cause}") from None
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        return Answer(response.status_code, kept, b"".join(chunks))
+
+    async def close(self) -> None:
+        await self.client.aclose()
