@@ -55,6 +55,10 @@ UNMARKED = {
         "runs it against the mock"
     ),
     ".venv/bin/pip install pre-commit && .venv/bin/pre-commit install": "installs from PyPI",
+    ".venv/bin/python -m uvicorn tests.second_server.app:create_app --factory --port 8081": (
+        "two servers that serve until stopped, on fixed ports; tests/mockserver/test_proxy.py runs "
+        "`python -m mockserver --proxy URL` in front of a mock on free ports"
+    ),
     ".venv/bin/invoice-conformance spec diff --base origin/main openapi.yaml  "
     "# does my change break anyone?": (
         "needs the remote branch origin/main (a clone has it, a worktree or an export may not); "
