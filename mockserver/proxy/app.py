@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -163,9 +162,8 @@ def create_proxy_app(
     timeout: float = 10.0,
     max_body_bytes: int = 10 * 1024 * 1024,
     max_violations: int = 1000,
-    transport: Any = None,
 ) -> ValidatingProxy:
     """A proxy to `upstream_url` checking the spec at `spec_path` (refused as the mock refuses it)."""
     spec, _facts = load_given(spec_path)
-    upstream = Upstream(upstream_url, timeout=timeout, max_body_bytes=max_body_bytes, transport=transport)
+    upstream = Upstream(upstream_url, timeout=timeout, max_body_bytes=max_body_bytes)
     return ValidatingProxy(ContractExchanges(spec), upstream, ViolationLog(max_violations), max_body_bytes)

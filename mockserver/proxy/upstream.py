@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
+import yarl
 
 HOP_BY_HOP = frozenset(
     {
@@ -46,33 +47,40 @@ class Answer:
 
 
 class Upstream:
-    """One upstream base URL (`http://host:port`, optionally with a path prefix) and its client."""
+    """One upstream base URL (`http://host:port`, optionally with a path prefix) and its client.
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float,
-        max_body_bytes: int,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    aiohttp, not httpx: under 8 concurrent requests httpx's connection pool (httpcore) walks every
+    connection for every request, and the proxy then forwarded a sixth of what the mock serves
+    (benchmarks/bench_proxy.py, README's performance section). The session is made on the first
+    request, inside the server's event loop, as aiohttp requires.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float, max_body_bytes: int) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout, self.max_body_bytes = timeout, max_body_bytes
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=transport, follow_redirects=False
-        )
+        self._session: aiohttp.ClientSession | None = None
 
     def url(self, path: str, query: str) -> str:
         return f"{self.base_url}{path}" + (f"?{query}" if query else "")
 
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                cookie_jar=aiohttp.DummyCookieJar(),  # the client's cookies are the client's
+            )
+        return self._session
+
     async def send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
         sent = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP] + [("accept-encoding", "identity")]
-        request = self.client.build_request(method, url, headers=sent, content=body)
         try:
-            response = await self.client.send(request, stream=True)
-            try:
+            async with self.session().request(
+                method, yarl.URL(url, encoded=True), headers=sent, data=body or None, allow_redirects=False
+            ) as response:
                 chunks, size = [], 0
-                async for chunk in response.aiter_raw():
+                async for chunk in response.content.iter_any():
                     size += len(chunk)
                     if size > self.max_body_bytes:
                         raise UpstreamError(
@@ -80,15 +88,15 @@ class Upstream:
                             f"{self.base_url} answered more than {self.max_body_bytes} bytes (the limit)",
                         )
                     chunks.append(chunk)
-            finally:
-                await response.aclose()
-        except httpx.TimeoutException:
+                raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+                kept = [(k, v) for k, v in raw if k.lower() not in HOP_BY_HOP]
+                return Answer(response.status, kept, b"".join(chunks))
+        except TimeoutError:
             raise UpstreamError(504, f"{self.base_url} did not answer within {self.timeout:g} s") from None
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             cause = str(error) or type(error).__name__
             raise UpstreamError(502, f"{self.base_url} cannot be reached: {cause}") from None
-        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
-        return Answer(response.status_code, kept, b"".join(chunks))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()

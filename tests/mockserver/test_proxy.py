@@ -40,11 +40,22 @@ def anyio_backend() -> str:
 
 
 @asynccontextmanager
+async def through_proxy(upstream_url: str, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a proxy (in-process) in front of the server at `upstream_url`."""
+    proxy = create_proxy_app(upstream_url, SPEC_PATH, **options)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://proxy") as client:
+            yield client
+    finally:
+        await proxy.upstream.close()
+
+
+@asynccontextmanager
 async def proxied(upstream: ASGIApp, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a proxy (in-process) in front of `upstream` (in-process too)."""
-    proxy = create_proxy_app("http://upstream", SPEC_PATH, transport=httpx.ASGITransport(upstream), **options)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://proxy") as client:
-        yield client
+    """A client of a proxy in front of `upstream`, served by uvicorn on 127.0.0.1 and a free port."""
+    with serve(upstream) as upstream_url:
+        async with through_proxy(upstream_url, **options) as client:
+            yield client
 
 
 def faulty(name: str) -> ASGIApp:
@@ -196,18 +207,18 @@ def envelope_of(answer: httpx.Response, status: int) -> str:
 
 
 async def test_an_upstream_answering_html_is_a_502_naming_it_and_recorded():
-    async with proxied(plain_500) as client:
-        answer = await client.get("/api/invoices", headers=AUTH)
-        seen = await violations(client)
-    assert "http://upstream answered 500 with text/html, not JSON" in envelope_of(answer, 502)
+    with serve(plain_500) as upstream_url:
+        async with through_proxy(upstream_url) as client:
+            answer = await client.get("/api/invoices", headers=AUTH)
+            seen = await violations(client)
+    assert f"{upstream_url} answered 500 with text/html, not JSON" in envelope_of(answer, 502)
     assert ("", "envelope") in server_side(seen)
     assert seen["items"][0]["response_body"] == "<h1>Internal Server Error</h1>"
 
 
 async def test_a_slow_upstream_is_a_504_and_a_large_answer_a_502():
-    with serve(slow, probe="/ready") as slow_url:  # over HTTP: the time-out is the client's
-        proxy = create_proxy_app(slow_url, SPEC_PATH, timeout=0.2)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://proxy") as client:
+    with serve(slow, probe="/ready") as slow_url:
+        async with through_proxy(slow_url, timeout=0.2) as client:
             late = await client.get("/api/invoices", headers=AUTH)
     assert f"{slow_url} did not answer within 0.2 s" in envelope_of(late, 504)
     async with proxied(huge, max_body_bytes=4096) as client:
@@ -219,8 +230,7 @@ async def test_a_slow_upstream_is_a_504_and_a_large_answer_a_502():
 
 async def test_an_upstream_that_is_down_is_a_502_naming_it():
     down = f"http://127.0.0.1:{free_port()}"
-    proxy = create_proxy_app(down, SPEC_PATH)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://proxy") as client:
+    async with through_proxy(down) as client:
         answer = await client.get("/api/invoices", headers=AUTH)
     assert f"Upstream: {down} cannot be reached" in envelope_of(answer, 502)
 
