@@ -184,3 +184,39 @@ def test_the_mock_patches_nothing_of_connexion():
         if (found := connexion_patches(path.read_text(encoding="utf-8")))
     }
     assert not patches, patches
+
+
+LONGEST = 60  # the house rule: no function longer than this in mockserver/ or conformance/
+
+
+def long_functions(source: str, limit: int = LONGEST) -> list[tuple[int, str, int]]:
+    """(line, name, length) of each function in `source` longer than `limit` lines, from its `def`
+    to its last line (decorators not counted); a nested function counts on its own, and in its parent."""
+    return [
+        (node.lineno, node.name, length)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > limit
+    ]
+
+
+def test_long_functions_are_found():
+    """The check below can fail: a long function is found, nested ones in it too; decorators are not
+    lines of the function."""
+    body = "".join(f"    x{n} = {n}\n" for n in range(3))
+    source = f"@decorator\n@another\ndef outer():\n    def inner():\n{body.replace('    ', '        ')}{body}"
+    assert long_functions(source, limit=8) == []
+    assert long_functions(source, limit=7) == [(3, "outer", 8)]
+    assert long_functions(source, limit=3) == [(3, "outer", 8), (4, "inner", 4)]
+    assert long_functions("async def f():\n    pass\n", limit=1) == [(1, "f", 2)]
+
+
+def test_no_function_is_longer_than_60_lines():
+    """The house rule, for the two packages it covers: a long function is split into named helpers."""
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{line} {name} {length}"
+        for package in ("mockserver", "conformance")
+        for path in sorted((REPO_ROOT / package).rglob("*.py"))
+        for line, name, length in long_functions(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, "functions longer than 60 lines:\n" + "\n".join(found)

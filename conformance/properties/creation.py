@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from conformance import expect
 from conformance import strategies as gen
+from conformance.client import Exchange
 from conformance.core import Context, NotRun, Violation, prop
+from conformance.profile import BlueprintLine
 from conformance.properties.steps import (
     combinations,
     create,
@@ -122,13 +124,7 @@ def new_invoice_content(ctx: Context) -> None:
     @example(plan=gen.CreatePlan(combos[0], blueprint=None))
     def test(plan: gen.CreatePlan) -> None:
         exchange, data = create(ctx, plan)
-        fixed: dict[str, Any] = {"paid_date": None, "comments": [], "integrations": [], "has_comments": False}
-        fixed["collection_method"] = ctx.facts.collection_method_on_create
-        for name, value in fixed.items():
-            if data.get(name) != value:
-                raise Violation(
-                    f"a new invoice must have {name} = {value!r}; got {data.get(name)!r}", exchange
-                )
+        _check_new_invoice_fixed_fields(ctx, exchange, data)
         blueprint_uid = plan.blueprint if isinstance(plan.blueprint, str) else None
         if data.get("invoice_blueprint_uid") != blueprint_uid:
             raise Violation(
@@ -154,38 +150,7 @@ def new_invoice_content(ctx: Context) -> None:
             )
         if blueprint.line_items is None:
             return
-        if not isinstance(lines, list) or len(lines) != len(blueprint.line_items):
-            raise Violation(
-                f"the blueprint has {len(blueprint.line_items)} line items; the invoice has "
-                f"{len(lines) if isinstance(lines, list) else lines!r}",
-                exchange,
-            )
-        currency = data.get("currency")
-        for got in lines:
-            if not isinstance(got, dict):
-                raise Violation(f"a line item is not an object: {got!r}", exchange)
-            if got.get("currency") != currency or got.get("invoice_uid") != data.get("uid"):
-                raise Violation(
-                    "a line item's currency and invoice_uid are the invoice's "
-                    f"({currency!r}, {data.get('uid')}); "
-                    f"got {got.get('currency')!r}, {got.get('invoice_uid')!r}",
-                    exchange,
-                )
-        # The order of line_items is open (precision row P15): compared as a multiset, on the
-        # attributes the profile states for every line of the blueprint.
-        known = [
-            name
-            for name in LINE_ATTRIBUTES
-            if all(getattr(line, name) is not None for line in blueprint.line_items)
-        ]
-        expected_lines = [{name: getattr(line, name) for name in known} for line in blueprint.line_items]
-        got_lines = [{name: _plain(got.get(name)) for name in known} for got in lines]
-        if not expect.same_multiset(expected_lines, got_lines):
-            raise Violation(
-                f"the line items must be the blueprint's (in any order) {expected_lines!r}; "
-                f"got {got_lines!r}",
-                exchange,
-            )
+        _check_blueprint_line_items(exchange, data, blueprint.line_items)
 
     ctx.hypothesis("new_invoice_content", test, weight=0.5)
 
@@ -196,6 +161,53 @@ LINE_ATTRIBUTES = ("context_type_uid", "context_type", "context_name", "quantity
 def _plain(value: Any) -> Any:
     """Numbers as floats, so `2` and `2.0` compare equal in a multiset."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _check_new_invoice_fixed_fields(ctx: Context, exchange: Exchange, data: dict[str, Any]) -> None:
+    """The fields every new invoice has whatever was sent: unpaid, uncommented, not integrated, and
+    collected as the spec's x-on-create says."""
+    fixed: dict[str, Any] = {"paid_date": None, "comments": [], "integrations": [], "has_comments": False}
+    fixed["collection_method"] = ctx.facts.collection_method_on_create
+    for name, value in fixed.items():
+        if data.get(name) != value:
+            raise Violation(f"a new invoice must have {name} = {value!r}; got {data.get(name)!r}", exchange)
+
+
+def _check_blueprint_line_items(
+    exchange: Exchange, data: dict[str, Any], blueprint_lines: tuple[BlueprintLine, ...]
+) -> None:
+    """A blueprint's invoice gets exactly the blueprint's line items, in the invoice's currency and
+    pointing at it; their order is open (P15), so they are compared as a multiset."""
+    lines = data.get("line_items")
+    if not isinstance(lines, list) or len(lines) != len(blueprint_lines):
+        raise Violation(
+            f"the blueprint has {len(blueprint_lines)} line items; the invoice has "
+            f"{len(lines) if isinstance(lines, list) else lines!r}",
+            exchange,
+        )
+    currency = data.get("currency")
+    for got in lines:
+        if not isinstance(got, dict):
+            raise Violation(f"a line item is not an object: {got!r}", exchange)
+        if got.get("currency") != currency or got.get("invoice_uid") != data.get("uid"):
+            raise Violation(
+                "a line item's currency and invoice_uid are the invoice's "
+                f"({currency!r}, {data.get('uid')}); "
+                f"got {got.get('currency')!r}, {got.get('invoice_uid')!r}",
+                exchange,
+            )
+    # The order of line_items is open (precision row P15): compared as a multiset, on the
+    # attributes the profile states for every line of the blueprint.
+    known = [
+        name for name in LINE_ATTRIBUTES if all(getattr(line, name) is not None for line in blueprint_lines)
+    ]
+    expected_lines = [{name: getattr(line, name) for name in known} for line in blueprint_lines]
+    got_lines = [{name: _plain(got.get(name)) for name in known} for got in lines]
+    if not expect.same_multiset(expected_lines, got_lines):
+        raise Violation(
+            f"the line items must be the blueprint's (in any order) {expected_lines!r}; got {got_lines!r}",
+            exchange,
+        )
 
 
 @prop("age_and_overdue_days", kind="create", rows=("P31", "P38"))

@@ -141,21 +141,35 @@ def line_items_priced_from_products(ctx: Context) -> None:
             expect.error(exchange, 422, "line items that would make the total negative")
             unchanged(ctx, combo.token, before, "line items that would make the total negative", exchange)
             return
-        answer = answer_lines(exchange, single, len(lines), "a line-item create")
-        if message_of(exchange) != message:
-            raise Violation(
-                f"a line-item create must say {message!r}; said {message_of(exchange)!r}", exchange
-            )
-        for (product, line), got in zip(priced, answer, strict=True):
-            diffs = line_mismatches(expected_line(product, line, before), got, line["quantity"])
-            if diffs:
-                raise Violation(f"the line item for {line!r} is wrong: {'; '.join(diffs)}", exchange)
-        invoice = recomputed(ctx, combo.token, before, "a line-item create", exchange)
-        listed = [expect.mapping(x) for x in expect.sequence(invoice.get("line_items"))]
-        if not expect.same_multiset(answer, listed):
-            raise Violation("the invoice's line_items are not the lines the create answered", exchange)
+        _check_created_lines(ctx, combo.token, before, exchange, single, len(lines), priced, message)
 
     ctx.hypothesis("line_items_priced_from_products", test, weight=0.4)
+
+
+def _check_created_lines(
+    ctx: Context,
+    token: str,
+    before: dict[str, Any],
+    exchange: Exchange,
+    single: bool,
+    count: int,
+    priced: list[tuple[Product, dict[str, Any]]],
+    message: str,
+) -> None:
+    """An accepted line-item create: the answer's shape (one object, or `count` lines) and message
+    (P71), each line priced from its product (P68, P69), and the invoice recomputed (P70) holding
+    exactly the lines answered."""
+    answer = answer_lines(exchange, single, count, "a line-item create")
+    if message_of(exchange) != message:
+        raise Violation(f"a line-item create must say {message!r}; said {message_of(exchange)!r}", exchange)
+    for (product, line), got in zip(priced, answer, strict=True):
+        diffs = line_mismatches(expected_line(product, line, before), got, line["quantity"])
+        if diffs:
+            raise Violation(f"the line item for {line!r} is wrong: {'; '.join(diffs)}", exchange)
+    invoice = recomputed(ctx, token, before, "a line-item create", exchange)
+    listed = [expect.mapping(x) for x in expect.sequence(invoice.get("line_items"))]
+    if not expect.same_multiset(answer, listed):
+        raise Violation("the invoice's line_items are not the lines the create answered", exchange)
 
 
 def _line_change(draw: st.DrawFn, catalog: list[Product]) -> dict[str, Any]:
@@ -208,44 +222,59 @@ def line_items_money_after_every_change(ctx: Context) -> None:
         if message_of(updated) != message:
             raise Violation(f"a line-item update must say {message!r}; said {message_of(updated)!r}", updated)
         for old, change, got in zip(made, changes, answer, strict=False):
-            expected = {
-                k: v
-                for k, v in old.items()
-                if k in shown and k not in ("quantity", "unit_price", "line_total")
-            }
-            quantity = change.get("quantity", old.get("quantity"))
-            unit = change.get("unit_price")
-            product = _product(ctx, combo.owner, change["sku"]) if "sku" in change else None
-            if product is not None:
-                expected.update(context_type=product.context_type)
-                if product.name is not None:
-                    expected["context_name"] = product.name
-                if product.context_type_uid is not None:
-                    expected["context_type_uid"] = product.context_type_uid
-                if unit is None:
-                    unit = product.unit_price
-            if unit is None:
-                unit = line_cents(old)[0]
-            expected.update(unit_price=unit / 100, line_total=cents(quantity, unit) / 100)
+            expected, quantity = _changed_line(ctx, combo.owner, old, change, shown)
             diffs = line_mismatches(expected, got, quantity)
             if diffs:
                 raise Violation(
                     f"line {old['uid']} after the change {change!r}: {'; '.join(diffs)}", created, updated
                 )
         invoice = recomputed(ctx, combo.token, invoice, "a line-item update", updated)
-        doomed = [made[0]["uid"]]
-        deleted = ctx.client.delete_lines(combo.token, before["uid"], doomed)
-        data = data_of(deleted, "a line-item delete")
-        if data != {} or message_of(deleted) != "Success":
-            raise Violation(f"a line-item delete answers data {{}} and 'Success'; got {data!r}", deleted)
-        after = recomputed(ctx, combo.token, invoice, "a line-item delete", deleted)
-        left = {expect.mapping(line).get("uid") for line in expect.sequence(after.get("line_items"))}
-        if doomed[0] in left or len(left) != len(made) - 1:
-            raise Violation(
-                f"after deleting line {doomed[0]} the invoice's lines are {sorted(map(str, left))}", deleted
-            )
+        _check_first_line_deleted(ctx, combo.token, before["uid"], invoice, made)
 
     ctx.hypothesis("line_items_money_after_every_change", test, weight=0.3)
+
+
+def _changed_line(
+    ctx: Context, owner: str, old: dict[str, Any], change: dict[str, Any], shown: set[str]
+) -> tuple[dict[str, Any], Any]:
+    """The line a partial update must answer (P72), and its quantity: omitted fields as they were, a
+    new sku bringing its product's name and price unless unit_price is sent, money recomputed."""
+    expected = {
+        k: v for k, v in old.items() if k in shown and k not in ("quantity", "unit_price", "line_total")
+    }
+    quantity = change.get("quantity", old.get("quantity"))
+    unit = change.get("unit_price")
+    product = _product(ctx, owner, change["sku"]) if "sku" in change else None
+    if product is not None:
+        expected.update(context_type=product.context_type)
+        if product.name is not None:
+            expected["context_name"] = product.name
+        if product.context_type_uid is not None:
+            expected["context_type_uid"] = product.context_type_uid
+        if unit is None:
+            unit = product.unit_price
+    if unit is None:
+        unit = line_cents(old)[0]
+    expected.update(unit_price=unit / 100, line_total=cents(quantity, unit) / 100)
+    return expected, quantity
+
+
+def _check_first_line_deleted(
+    ctx: Context, token: str, uid: str, invoice: dict[str, Any], made: list[dict[str, Any]]
+) -> None:
+    """Deleting the first created line answers {} and 'Success' (P71), recomputes the money (P70)
+    and leaves every other line."""
+    doomed = [made[0]["uid"]]
+    deleted = ctx.client.delete_lines(token, uid, doomed)
+    data = data_of(deleted, "a line-item delete")
+    if data != {} or message_of(deleted) != "Success":
+        raise Violation(f"a line-item delete answers data {{}} and 'Success'; got {data!r}", deleted)
+    after = recomputed(ctx, token, invoice, "a line-item delete", deleted)
+    left = {expect.mapping(line).get("uid") for line in expect.sequence(after.get("line_items"))}
+    if doomed[0] in left or len(left) != len(made) - 1:
+        raise Violation(
+            f"after deleting line {doomed[0]} the invoice's lines are {sorted(map(str, left))}", deleted
+        )
 
 
 @prop("line_item_refusals_change_nothing", kind="line_items", rows=("P68", "P70", "P72", "P63", "P62"))
@@ -282,32 +311,10 @@ def line_item_refusals_change_nothing(ctx: Context) -> None:
             ctx.client.create_lines(combo.token, invoice["uid"], [good]), False, 1, "a line-item create"
         )
         before = read(ctx, combo.token, invoice["uid"], "get")[1]
-        index = 1 if batch else None
-        bad = dict(good)
-        field: str | None = "sku"
-        if kind == "wrong context_type":
-            others = [t for t in types if t != base.context_type]
-            if not others:
-                return
-            bad["context_type"], field = others[0], "context_type"
-        elif kind == "other currency":
-            bad["currency"], field = ("EUR" if before.get("currency") != "EUR" else "USD"), "currency"
-        elif kind == "unknown sku":
-            bad["sku"] = f"CK-NO-SUCH-{unknown_uid()[:8]}"
-        send: Callable[..., Exchange] = ctx.client.create_lines
-        body: Any = [good, bad] if batch else bad
-        if kind == "unknown line uid (update)":
-            send, field = ctx.client.update_lines, "uid"
-            item = {"uid": unknown_uid(), "quantity": 2}
-            body = [{"uid": made[0]["uid"], "quantity": 3}, item] if batch else item
-        elif kind == "unknown line uid (delete)":
-            send, field, index = ctx.client.delete_lines, None, 1
-            body = [made[0]["uid"], unknown_uid()]
-        elif kind == "duplicate line uid":
-            send, field = ctx.client.update_lines, None
-            body = [{"uid": made[0]["uid"], "quantity": 3}, {"uid": made[0]["uid"], "quantity": 4}]
-        elif kind == "empty batch":
-            send, field, body = ctx.client.create_lines, None, []
+        bad = _bad_line(kind, good, base, before, types)
+        if bad is None:
+            return
+        send, body, field, index = _refusal_request(ctx, kind, batch, good, bad, made[0])
         exchange = send(combo.token, invoice["uid"], body)
         what = f"a line-item request with a {kind}"
         if field is None:
@@ -322,6 +329,52 @@ def line_item_refusals_change_nothing(ctx: Context) -> None:
     ctx.hypothesis("line_item_refusals_change_nothing", test, weight=0.35)
 
 
+def _bad_line(
+    kind: str, good: dict[str, Any], base: Product, before: dict[str, Any], types: list[Any]
+) -> dict[str, Any] | None:
+    """The good line spoilt as `kind` says (unchanged for the kinds about uids and batches); None
+    when the spec's enum has no other context_type to spoil it with."""
+    bad = dict(good)
+    if kind == "wrong context_type":
+        others = [t for t in types if t != base.context_type]
+        if not others:
+            return None
+        bad["context_type"] = others[0]
+    elif kind == "other currency":
+        bad["currency"] = "EUR" if before.get("currency") != "EUR" else "USD"
+    elif kind == "unknown sku":
+        bad["sku"] = f"CK-NO-SUCH-{unknown_uid()[:8]}"
+    return bad
+
+
+REFUSED_FIELD = {"wrong context_type": "context_type", "other currency": "currency"}
+
+
+def _refusal_request(
+    ctx: Context, kind: str, batch: bool, good: dict[str, Any], bad: dict[str, Any], line: dict[str, Any]
+) -> tuple[Callable[..., Exchange], Any, str | None, int | None]:
+    """The request a refusal of `kind` sends (the client's method and the body), with the field its
+    422 must name (None: no field) and the array index that field is under (None: a single object).
+    `line` is the invoice's one line, whose uid the kinds about uids send."""
+    index = 1 if batch else None
+    field: str | None = REFUSED_FIELD.get(kind, "sku")
+    send: Callable[..., Exchange] = ctx.client.create_lines
+    body: Any = [good, bad] if batch else bad
+    if kind == "unknown line uid (update)":
+        send, field = ctx.client.update_lines, "uid"
+        item = {"uid": unknown_uid(), "quantity": 2}
+        body = [{"uid": line["uid"], "quantity": 3}, item] if batch else item
+    elif kind == "unknown line uid (delete)":
+        send, field, index = ctx.client.delete_lines, None, 1
+        body = [line["uid"], unknown_uid()]
+    elif kind == "duplicate line uid":
+        send, field = ctx.client.update_lines, None
+        body = [{"uid": line["uid"], "quantity": 3}, {"uid": line["uid"], "quantity": 4}]
+    elif kind == "empty batch":
+        send, field, body = ctx.client.create_lines, None, []
+    return send, body, field, index
+
+
 @prop("line_items_total_never_negative", kind="line_items", rows=("P70",))
 def line_items_total_never_negative(ctx: Context) -> None:
     """A discount line bigger than the invoice's total, or deleting the product line under a discount,
@@ -331,20 +384,7 @@ def line_items_total_never_negative(ctx: Context) -> None:
     precision row P70
     """
     served_all(ctx, CREATE, DELETE)
-    combos = priced_combos(ctx)
-    pairs = []
-    for combo in combos:
-        catalog = ctx.profile.products_for(combo.owner)
-        discounts = [
-            p for p in catalog if ctx.facts.context_type_bucket(str(p.context_type)) == "discount_cents"
-        ]
-        positive = [
-            p for p in catalog if ctx.facts.context_type_bucket(str(p.context_type)) == "subtotal_cents"
-        ]
-        if discounts and positive:
-            pairs.append((combo, positive[0], discounts[0]))
-    if not pairs:
-        raise NotRun("the profile names no organization with both a product and a discount product")
+    pairs = _product_and_discount(ctx, priced_combos(ctx))
 
     @given(
         case=st.sampled_from(pairs),
@@ -389,3 +429,24 @@ def line_items_total_never_negative(ctx: Context) -> None:
         unchanged(ctx, combo.token, before, f"a line-item change making the total negative ({way})", exchange)
 
     ctx.hypothesis("line_items_total_never_negative", test, weight=0.2)
+
+
+def _product_and_discount(
+    ctx: Context, combos: list[Combination]
+) -> list[tuple[Combination, Product, Product]]:
+    """Each combination whose organization has both a product adding to the subtotal and a discount
+    product (its first of each): the total can only be pushed below 0 with both."""
+    pairs = []
+    for combo in combos:
+        catalog = ctx.profile.products_for(combo.owner)
+        discounts = [
+            p for p in catalog if ctx.facts.context_type_bucket(str(p.context_type)) == "discount_cents"
+        ]
+        positive = [
+            p for p in catalog if ctx.facts.context_type_bucket(str(p.context_type)) == "subtotal_cents"
+        ]
+        if discounts and positive:
+            pairs.append((combo, positive[0], discounts[0]))
+    if not pairs:
+        raise NotRun("the profile names no organization with both a product and a discount product")
+    return pairs

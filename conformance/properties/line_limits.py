@@ -141,6 +141,21 @@ def line_item_limits(ctx: Context) -> None:
         ("unit_price", low_p - 1),
         ("unit_price", high_p + 1),
     ]
+    _check_beyond_refused(ctx, combo.token, invoice["uid"], product, made, before, beyond)
+
+
+def _check_beyond_refused(
+    ctx: Context,
+    token: str,
+    uid: str,
+    product: Product,
+    made: list[dict[str, Any]],
+    before: dict[str, Any],
+    beyond: list[tuple[str, Any]],
+) -> None:
+    """Each value one past a bound, on create and on update, alternately alone and second in an
+    array: 422 naming the field under its index (P47), and the invoice (`uid`, read as `before`)
+    unchanged (P62)."""
     for number, (name, value) in enumerate(beyond):
         for operation in (CREATE, UPDATE):
             batch = (number + (operation == UPDATE)) % 2 == 1  # each field and bound in both forms
@@ -150,10 +165,10 @@ def line_item_limits(ctx: Context) -> None:
             else:
                 good, bad = {"uid": made[0]["uid"], "quantity": 1}, {"uid": made[1]["uid"], name: value}
                 send = ctx.client.update_lines
-            exchange = send(combo.token, invoice["uid"], [good, bad] if batch else bad)
+            exchange = send(token, uid, [good, bad] if batch else bad)
             what = f"a line-item {'create' if operation == CREATE else 'update'} with {name} {value}"
             expect.expect_field_error(exchange, 422, pointer(1 if batch else None, name), what)
-            unchanged(ctx, combo.token, before, what, exchange)
+            unchanged(ctx, token, before, what, exchange)
 
 
 @prop("line_item_amounts_exact", kind="line_items", rows=("P73", "P70", "P69", "P09"))

@@ -166,29 +166,35 @@ def list_pagination_meta(ctx: Context) -> None:
                 f"page {page} holds {len(items)} items; with {total_items} items it must hold "
                 f"{expected_count}"
             )
-        if page >= total_pages and links.get("next") is not None:
-            problems.append(f"_links.next must be null on the last page; got {links.get('next')!r}")
-        if page < total_pages and not isinstance(links.get("next"), str):
-            problems.append("_links.next must be a link before the last page")
-        if page == 1 and links.get("prev") is not None:
-            problems.append(f"_links.prev must be null on the first page; got {links.get('prev')!r}")
-        if 1 < page <= total_pages and not isinstance(links.get("prev"), str):
-            problems.append("_links.prev must be a link after the first page")
-        for name in ("self", "next", "prev"):
-            link = links.get(name)
-            query = parse_qs(urlsplit(link).query) if isinstance(link, str) else {}
-            if isinstance(link, str) and (
-                query.get("per_page") != [str(per_page)] or query.get("invoice_type") != [kind]
-            ):
-                problems.append(
-                    f"_links.{name} {link!r} must repeat per_page={per_page} and invoice_type={kind}"
-                )
-        if not isinstance(links.get("self"), str):
-            problems.append("_links.self must be a link")
+        problems += _link_problems(links, page, total_pages, per_page, kind)
         if problems:
             raise Violation("; ".join(problems), exchange)
 
     ctx.hypothesis("list_pagination_meta", test, weight=0.5)
+
+
+def _link_problems(links: dict[str, Any], page: int, total_pages: int, per_page: int, kind: str) -> list[str]:
+    """What is wrong with a page's _links: next and prev null exactly at the ends, and every link
+    repeating the request's per_page and invoice_type (so following it stays in the same list)."""
+    problems = []
+    if page >= total_pages and links.get("next") is not None:
+        problems.append(f"_links.next must be null on the last page; got {links.get('next')!r}")
+    if page < total_pages and not isinstance(links.get("next"), str):
+        problems.append("_links.next must be a link before the last page")
+    if page == 1 and links.get("prev") is not None:
+        problems.append(f"_links.prev must be null on the first page; got {links.get('prev')!r}")
+    if 1 < page <= total_pages and not isinstance(links.get("prev"), str):
+        problems.append("_links.prev must be a link after the first page")
+    for name in ("self", "next", "prev"):
+        link = links.get(name)
+        query = parse_qs(urlsplit(link).query) if isinstance(link, str) else {}
+        if isinstance(link, str) and (
+            query.get("per_page") != [str(per_page)] or query.get("invoice_type") != [kind]
+        ):
+            problems.append(f"_links.{name} {link!r} must repeat per_page={per_page} and invoice_type={kind}")
+    if not isinstance(links.get("self"), str):
+        problems.append("_links.self must be a link")
+    return problems
 
 
 @prop("list_newest_first", kind="stateful", rows=("P04",))

@@ -324,23 +324,7 @@ def refused_update_changes_nothing(ctx: Context) -> None:
     def test(case: tuple[Combination, tuple[str, int, str], dict[str, Any]]) -> None:
         combo, (what, status, field), valid = case
         before = fresh(ctx, combo, number="CK-{}")
-        body, token, uid = dict(valid), combo.token, before["uid"]
-        if what == "taken number":
-            body["invoice_number"] = fresh(ctx, combo, number="CK-{}")["invoice_number"]
-        elif what == "blank number":
-            body["invoice_number"] = " "
-        elif what.startswith("immutable "):
-            body[field[1:]] = before.get(field[1:], combo.owner) if field != "/owner_uid" else combo.owner
-        elif what == "unbillable party":
-            body["target_party_uid"] = ctx.profile.unbillable_parties(combo.owner)[0].uid
-        elif what == "foreign document":
-            body["document_uid"] = ctx.profile.foreign_documents(combo.owner)[0].uid
-        elif what == "foreign blueprint":
-            body["invoice_blueprint_uid"] = ctx.profile.foreign_blueprints(combo.owner)[0].uid
-        elif what == "invisible invoice":
-            token = ctx.profile.outsider_tokens(combo.owner)[0]
-        else:
-            uid = unknown_uid()
+        token, uid, body = _defective_update(ctx, combo, before, (what, field), valid)
         exchange = ctx.client.update(token, uid, body)
         if status == 404:
             expect.error(exchange, 404, f"an update of an {what}")
@@ -349,6 +333,32 @@ def refused_update_changes_nothing(ctx: Context) -> None:
         unchanged(ctx, combo.token, before, f"an update with a {what}", exchange)
 
     ctx.hypothesis("refused_update_changes_nothing", test, weight=0.5)
+
+
+def _defective_update(
+    ctx: Context, combo: Combination, before: dict[str, Any], defect: tuple[str, str], valid: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """The (token, invoice uid, body) of an update of `before` that is wrong for the one reason
+    `defect` (its name and the field its error names) says, besides the valid changes."""
+    what, field = defect
+    body, token, uid = dict(valid), combo.token, before["uid"]
+    if what == "taken number":
+        body["invoice_number"] = fresh(ctx, combo, number="CK-{}")["invoice_number"]
+    elif what == "blank number":
+        body["invoice_number"] = " "
+    elif what.startswith("immutable "):
+        body[field[1:]] = before.get(field[1:], combo.owner) if field != "/owner_uid" else combo.owner
+    elif what == "unbillable party":
+        body["target_party_uid"] = ctx.profile.unbillable_parties(combo.owner)[0].uid
+    elif what == "foreign document":
+        body["document_uid"] = ctx.profile.foreign_documents(combo.owner)[0].uid
+    elif what == "foreign blueprint":
+        body["invoice_blueprint_uid"] = ctx.profile.foreign_blueprints(combo.owner)[0].uid
+    elif what == "invisible invoice":
+        token = ctx.profile.outsider_tokens(combo.owner)[0]
+    else:
+        uid = unknown_uid()
+    return token, uid, body
 
 
 @prop("list_order_kept_after_changes", kind="update", rows=("P76", "P04"))
