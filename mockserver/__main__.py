@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
-    proxy = parser.add_argument_group("validating proxy (instead of the mock)")
+    add_proxy_options(parser.add_argument_group("validating proxy (instead of the mock)"))
+    return parser
+
+
+def add_proxy_options(proxy: argparse._ArgumentGroup) -> None:
+    """`--proxy URL` and its bounds: the validating proxy serves in the mock's place."""
     proxy.add_argument(
         "--proxy",
         default=None,
@@ -87,7 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="exchanges kept for /__mock/violations, the oldest dropped and counted (default: %(default)s)",
     )
-    return parser
 
 
 def upstream_url(text: str) -> str:
