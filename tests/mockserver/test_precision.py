@@ -419,3 +419,49 @@ def test_p38_clock_is_the_sessions(client):
     """Guard for P38: `age` follows the mock's clock, not the wall clock (so the test above is exact)."""
     assert NOW.tzinfo is UTC
     assert created(client, body_for(issue_date=iso(NOW)))["age"] == 0
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2003 \u00a0"])
+def test_p05_unicode_blank_is_stored_as_sent_on_create_and_on_update(client, blank):
+    """P05: only ASCII whitespace is blank; a U+00A0-only number is kept as sent, on create as on
+    update (a server generating on create would refuse it on update: two notions of blank)."""
+    first = created(client, body_for(invoice_number=blank))
+    assert first["invoice_number"] == blank
+    other = created(client, body_for())
+    again = client.put(f"/api/invoices/{other['uid']}", json={"invoice_number": blank}, headers=auth(USER_A))
+    assert_error(again, 409, "/invoice_number")  # the same number as `first`: taken, not blank
+    renamed = blank + "\u00a0"
+    answer = client.put(
+        f"/api/invoices/{other['uid']}", json={"invoice_number": renamed}, headers=auth(USER_A)
+    )
+    assert answer.status_code == 200 and answer.json()["data"]["invoice_number"] == renamed
+
+
+def test_p52_collection_method_is_not_copied_from_the_blueprint(client):
+    """P52: with or without a blueprint, a new invoice has `collection_method`'s `x-on-create` value."""
+    plain = created(client, body_for())
+    from_blueprint = created(client, body_for(invoice_blueprint_uid=blueprint_of(ORG_A).uid))
+    assert plain["collection_method"] == from_blueprint["collection_method"]
+    assert plain["collection_method"] == FACTS.collection_method_on_create
+
+
+def test_p78_a_fractional_cent_unit_price_is_shown_as_is_and_rounded_once_per_line(tmp_path: Path):
+    """P78: `0.335` stays `0.335`; `3 * 0.335` is `1.005` → `1.01` (rounding the price first: `1.02`)."""
+    world = yaml.safe_load(default_fixtures_path().read_text(encoding="utf-8"))
+    blueprint = next(b for b in world["invoice_blueprints"] if b["uid"] == blueprint_of(ORG_A).uid)
+    template = next(
+        line for line in blueprint["line_items"] if line["context_type"] not in ("DISCOUNT", "TAX")
+    )
+    blueprint["line_items"] = [
+        {**template, "quantity": 1, "unit_price": 0.335},
+        {**template, "quantity": 3, "unit_price": "0.335"},
+    ]
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(world), encoding="utf-8")
+    client = create_app(fixtures_path=path, clock=NOW).test_client()
+    invoice = created(client, body_for(invoice_blueprint_uid=blueprint["uid"]))
+    shown = sorted(
+        (line["quantity"], line["unit_price"], line["line_total"]) for line in invoice["line_items"]
+    )
+    assert shown == [(1, 0.335, 0.34), (3, 0.335, 1.01)]
+    assert invoice["subtotal_cents"] == 135
