@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from contract.precision import PrecisionTableError
+from contract.tooling.citations import check_citations
 from contract.tooling.examples import check_examples
 from contract.tooling.extension_check import check_extension_enums
 from contract.tooling.handlers import DEFAULT_HANDLER_MODULE, check_handlers
@@ -34,6 +36,9 @@ class CheckReport:
     checks: int = 0
     problems: list[Problem] = field(default_factory=list)
     skipped: str | None = None  # why the later checks did not run, if they did not
+    # What a spec author should know but that does not make the spec unsound (exit code unchanged):
+    # precision rows no test cites, in a source checkout.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -75,7 +80,19 @@ def check_spec(spec: Any, handler_module: str = DEFAULT_HANDLER_MODULE) -> Check
         tally = check(spec)
         report.checks += tally.checked
         report.problems.extend(tally.problems)
+    _check_table(spec, report)
     return report
+
+
+def _check_table(spec: dict[str, Any], report: CheckReport) -> None:
+    """A malformed precision table is a problem; a row no test cites is a warning."""
+    try:
+        tally = check_citations(spec)
+    except PrecisionTableError as exc:
+        report.problems.append(Problem("#/info/description", str(exc)))
+        return
+    report.checks += tally.checked
+    report.warnings.extend(tally.problems)
 
 
 def check_file(path: str | Path, handler_module: str = DEFAULT_HANDLER_MODULE) -> CheckReport:

@@ -17,11 +17,14 @@ DiffFormatter = Callable[[list[Change], str, str], str]
 
 
 def check_text(report: CheckReport, label: str) -> str:
-    """One `POINTER: message` line per problem, then a summary line."""
+    """One `POINTER: message` line per problem, one `warning: POINTER: message` per warning, a summary."""
     lines = [str(problem) for problem in report.problems]
+    lines.extend(f"warning: {warning}" for warning in report.warnings)
     count = len(report.problems)
+    warned = len(report.warnings)
+    warnings = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
     if report.ok:
-        lines.append(f"{label}: OK ({report.checks} checks)")
+        lines.append(f"{label}: OK ({report.checks} checks{warnings})")
     else:
         skipped = f"; later checks skipped: {report.skipped}" if report.skipped else ""
         lines.append(f"{label}: {count} problem{'s' if count != 1 else ''} ({report.checks} checks{skipped})")

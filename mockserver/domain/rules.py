@@ -170,9 +170,13 @@ def check_world(world: World, facts: ContractFacts) -> None:
             )
 
 
+ASCII_WHITESPACE = " \t\n\r\f\v"
+
+
 def is_blank(number: str | None) -> bool:
-    """Contract notes choice 4: "blank" means empty or whitespace only."""
-    return number is None or not number.strip()
+    """Contract notes choice 4: "blank" means empty or whitespace only, and P05 says which
+    whitespace: ASCII only, the update schema's one (a U+00A0-only number is stored as sent)."""
+    return number is None or not number.strip(ASCII_WHITESPACE)
 
 
 def client_is_target(invoice: Invoice, facts: ContractFacts) -> bool:

@@ -603,3 +603,95 @@ def test_a_body_of_the_wrong_json_type_is_400_naming_the_type(client, method, pa
     envelope = assert_error(response, 400)
     assert "must be" in envelope["message"], envelope
     assert read(client, invoice["uid"]) == invoice
+
+
+# --- issue 19: the ten questions, each answered in a row ---------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["bulk", "line batch"])
+def test_p63_an_empty_or_oversized_batch_names_the_whole_body(client, shape):
+    """P63: `[]` and 101 items are `422` with `field` `""` (the body's pointer), not an item's index."""
+    invoice = new(client)
+    for count in (0, 101):
+        if shape == "bulk":
+            answers = [
+                bulk_update(client, [{"uid": invoice["uid"]}] * count),
+                bulk_delete(client, [invoice["uid"]] * count),
+            ]
+        else:
+            answers = [lines(client, "POST", invoice["uid"], [line_body(PRODUCT_A)] * count)]
+        for answer in answers:
+            assert_error(answer, 422, "")
+    assert read(client, invoice["uid"]) == invoice
+
+
+def test_p63_uids_differing_in_letter_case_are_one_of_the_allowed_answers(client):
+    """P63 (open, after P12): the same uid in upper case is a duplicate (`422`) or unknown (`404`);
+    this server matches uids exactly, so it is unknown, and nothing changes either way."""
+    invoice = new(client)
+    twice = [{"uid": invoice["uid"], "status": "X"}, {"uid": invoice["uid"].upper()}]
+    assert_error(bulk_update(client, twice), 404, "/1/uid")
+    assert_error(bulk_delete(client, [invoice["uid"], invoice["uid"].upper()]), 404, "/1")
+    assert read(client, invoice["uid"]) == invoice
+
+
+def test_p68_line_currency_is_compared_exactly(client):
+    """P68: a line's `currency` must be the invoice's letter for letter: `usd` on `USD` is `422`."""
+    invoice = new(client)
+    lowered = invoice["currency"].lower()
+    assert lowered != invoice["currency"]
+    assert_error(
+        lines(client, "POST", invoice["uid"], line_body(PRODUCT_A, currency=lowered)), 422, "/currency"
+    )
+    lines_ok(client, "POST", invoice["uid"], line_body(PRODUCT_A, currency=invoice["currency"]))
+
+
+def test_p70_a_batch_is_judged_on_its_final_state(client):
+    """P70: a discount before the product that covers it is accepted (a per-item check would refuse
+    it); a batch ending negative is refused whatever came before."""
+    invoice = new(client)
+    discount = line_body(DISCOUNT_A, unit_price=100)
+    product = line_body(PRODUCT_A, unit_price=500)
+    lines_ok(client, "POST", invoice["uid"], [discount, product])
+    assert read(client, invoice["uid"])["total_cents"] == 400
+    other = new(client)
+    too_much = line_body(DISCOUNT_A, unit_price=600)
+    assert_error(lines(client, "POST", other["uid"], [product, too_much]), 422)
+    assert read(client, other["uid"]) == other
+
+
+def test_p72_context_type_without_sku_is_checked_against_the_lines_product(client):
+    """P72: `context_type` alone must be the stored line's product's; the same one is accepted."""
+    invoice = new(client)
+    [line] = lines_ok(client, "POST", invoice["uid"], [line_body(PRODUCT_A)])
+    before = read(client, invoice["uid"])
+    wrong = [{"uid": line["uid"], "context_type": DISCOUNT_A.context_type}]
+    assert_error(lines(client, "PUT", invoice["uid"], wrong), 422, "/0/context_type")
+    assert read(client, invoice["uid"]) == before
+    same = [{"uid": line["uid"], "context_type": PRODUCT_A.context_type}]
+    assert lines_ok(client, "PUT", invoice["uid"], same)[0]["context_type"] == PRODUCT_A.context_type
+
+
+def test_p77_a_schema_break_wins_over_an_unknown_uid_in_either_order(client):
+    """P77: `422` naming the broken item, before any uid is looked up; `404` would be the other reading."""
+    invoice = new(client)
+    broken, unknown = {"uid": invoice["uid"], "currency": "US"}, {"uid": UNKNOWN_UID}
+    assert_error(bulk_update(client, [unknown, broken]), 422, "/1/currency")
+    assert_error(bulk_update(client, [broken, unknown]), 422, "/0/currency")
+    assert_error(bulk_delete(client, [UNKNOWN_UID, "not-a-uuid"]), 422, "/1")
+    assert read(client, invoice["uid"]) == invoice
+
+
+def test_p22_a_request_answered_429_changes_nothing(client):
+    """P22: the limited key's create past its limit is `429` and makes no invoice."""
+    limit = LIMITED.rate_limit
+    assert limit is not None
+    org = sorted(LIMITED.organizations)[0]
+    for _ in range(limit.requests):
+        client.get("/api/invoices", headers=auth(LIMITED))
+    refused = client.post("/api/invoices", json=body_for(org), headers=auth(LIMITED))
+    assert_error(refused, 429)
+    later = NOW + timedelta(seconds=limit.window_seconds)
+    assert client.put("/__mock/clock", json={"now": later.isoformat()}).status_code == 200
+    listed = client.get("/api/invoices", headers=auth(LIMITED)).json()["data"]
+    assert listed["_meta"]["total_items"] == 0

@@ -209,6 +209,7 @@ def test_p23_date_times_come_back_as_the_same_instant(client):
 
 
 def test_p24_omitted_dates_are_null(client):
+    """P24: a create without dates answers both as `null`; the server fills neither."""
     invoice = created(client, body_for())
     assert (invoice["issue_date"], invoice["due_date"]) == (None, None)
 
@@ -265,6 +266,7 @@ def test_p34_body_of_the_limit_accepted_one_more_byte_413(client):
 
 
 def test_p36_a_retried_create_makes_a_new_invoice(client):
+    """P36: no idempotency: the same create twice makes two invoices, each with its own number."""
     first, second = created(client, body_for()), created(client, body_for())
     assert first["uid"] != second["uid"] and first["invoice_number"] != second["invoice_number"]
 
@@ -288,6 +290,7 @@ def test_p39_total_is_total_cents_over_100(client):
 
 @pytest.mark.parametrize("field", ["status", "currency", "invoice_type"])
 def test_p40_null_for_a_field_with_a_default_is_422(client, field):
+    """P40: `null` is not "omitted" for a field with a default: `422` naming it."""
     body = body_for()
     body[field] = None
     assert_error(create(client, body), 422, f"/{field}")
@@ -305,6 +308,7 @@ def test_p41_null_for_a_nullable_field_is_as_omitted(client):
 
 
 def test_p42_enum_values_are_case_sensitive(client):
+    """P42: enum values are exact, in the body (`/invoice_type`) and in the query parameter."""
     assert_error(create(client, body_for(invoice_type="accounts_receivable")), 422, "/invoice_type")
     response = client.get(
         "/api/invoices", params={"invoice_type": "accounts_receivable"}, headers=auth(USER_A)
@@ -313,6 +317,7 @@ def test_p42_enum_values_are_case_sensitive(client):
 
 
 def test_p43_date_time_needs_an_offset(client):
+    """P43: a date-time needs an offset (`Z` or `±hh:mm`); a date alone or a local time is `422`."""
     for accepted in ["2026-03-30T00:00:00Z", "2026-03-30T00:00:00.123+05:30"]:
         created(client, body_for(issue_date=accepted))
     for refused in ["2026-03-30", "2026-03-30T00:00:00"]:
@@ -320,6 +325,7 @@ def test_p43_date_time_needs_an_offset(client):
 
 
 def test_p44_uuid_syntax(client):
+    """P44: only the hyphenated 8-4-4-4-12 form is a uuid; any version is one (unknown, not malformed)."""
     uid = ORG_A
     for refused in [f"{{{uid}}}", f"urn:uuid:{uid}", uid.replace("-", "")]:
         assert_error(create(client, body_for(owner_uid=refused)), 422, "/owner_uid")
@@ -328,6 +334,7 @@ def test_p44_uuid_syntax(client):
 
 
 def test_p45_field_type_is_not_checked_against_value_and_null_is_a_value(client):
+    """P45: `type` is not checked against `value`, `null` is a value, and `{}` means no fields."""
     fields = {"n": {"type": "number", "value": "x"}, "nothing": {"type": "string", "value": None}}
     invoice = created(client, body_for(invoice_fields=fields))
     assert [e["value"]["value"] for e in invoice["invoice_fields"]] == ["x", None]
@@ -335,6 +342,7 @@ def test_p45_field_type_is_not_checked_against_value_and_null_is_a_value(client)
 
 
 def test_p46_strings_of_255_characters_are_accepted(client):
+    """P46: 255-character free-text strings (number, status, field key and type) are accepted as sent."""
     long = "N" * 255
     invoice = created(
         client, body_for(invoice_number=long, status=long, invoice_fields={long: {"type": long, "value": 1}})
@@ -350,11 +358,13 @@ def test_p47_errors_name_the_body_field_and_the_parameter(client):
 
 
 def test_p48_several_problems_name_at_least_one_field(client):
+    """P48: a request with several problems names at least one field in `errors`."""
     envelope = assert_error(create(client, {"currency": "US", "status": 1}), 422)
     assert envelope["errors"] and all(error["field"] for error in envelope["errors"])
 
 
 def test_p49_links_carry_page_per_page_and_invoice_type(client):
+    """P49: `self`, `next` and `prev` carry exactly `page`, `per_page` and `invoice_type`."""
     for _ in range(3):
         created(client, body_for())
     links = listed(client, page=2, per_page=1)["_links"]
@@ -367,6 +377,16 @@ def test_p50_get_returns_the_created_invoice(client):
     invoice = created(client, body_for(invoice_blueprint_uid=blueprint_of(ORG_A).uid, issue_date=iso(NOW)))
     fetched = client.get(f"/api/invoices/{invoice['uid']}", headers=auth(USER_A)).json()["data"]
     assert fetched == invoice
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "text/plain;q=1"])
+def test_p51_accept_without_json_is_answered_in_json(client, accept):
+    """P51 is open (JSON anyway, or `406`): this server's reading is JSON anyway, the same answer as
+    without the header, so a client sending a browser's `Accept` still gets the envelope."""
+    headers = {**auth(USER_A), "Accept": accept}
+    response = client.get("/api/invoices", headers=headers)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"] == listed(client)
 
 
 def test_p52_blueprint_lines_are_new_lines_of_the_new_invoice(client):
@@ -399,3 +419,49 @@ def test_p38_clock_is_the_sessions(client):
     """Guard for P38: `age` follows the mock's clock, not the wall clock (so the test above is exact)."""
     assert NOW.tzinfo is UTC
     assert created(client, body_for(issue_date=iso(NOW)))["age"] == 0
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2003 \u00a0"])
+def test_p05_unicode_blank_is_stored_as_sent_on_create_and_on_update(client, blank):
+    """P05: only ASCII whitespace is blank; a U+00A0-only number is kept as sent, on create as on
+    update (a server generating on create would refuse it on update: two notions of blank)."""
+    first = created(client, body_for(invoice_number=blank))
+    assert first["invoice_number"] == blank
+    other = created(client, body_for())
+    again = client.put(f"/api/invoices/{other['uid']}", json={"invoice_number": blank}, headers=auth(USER_A))
+    assert_error(again, 409, "/invoice_number")  # the same number as `first`: taken, not blank
+    renamed = blank + "\u00a0"
+    answer = client.put(
+        f"/api/invoices/{other['uid']}", json={"invoice_number": renamed}, headers=auth(USER_A)
+    )
+    assert answer.status_code == 200 and answer.json()["data"]["invoice_number"] == renamed
+
+
+def test_p52_collection_method_is_not_copied_from_the_blueprint(client):
+    """P52: with or without a blueprint, a new invoice has `collection_method`'s `x-on-create` value."""
+    plain = created(client, body_for())
+    from_blueprint = created(client, body_for(invoice_blueprint_uid=blueprint_of(ORG_A).uid))
+    assert plain["collection_method"] == from_blueprint["collection_method"]
+    assert plain["collection_method"] == FACTS.collection_method_on_create
+
+
+def test_p78_a_fractional_cent_unit_price_is_shown_as_is_and_rounded_once_per_line(tmp_path: Path):
+    """P78: `0.335` stays `0.335`; `3 * 0.335` is `1.005` → `1.01` (rounding the price first: `1.02`)."""
+    world = yaml.safe_load(default_fixtures_path().read_text(encoding="utf-8"))
+    blueprint = next(b for b in world["invoice_blueprints"] if b["uid"] == blueprint_of(ORG_A).uid)
+    template = next(
+        line for line in blueprint["line_items"] if line["context_type"] not in ("DISCOUNT", "TAX")
+    )
+    blueprint["line_items"] = [
+        {**template, "quantity": 1, "unit_price": 0.335},
+        {**template, "quantity": 3, "unit_price": "0.335"},
+    ]
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(world), encoding="utf-8")
+    client = create_app(fixtures_path=path, clock=NOW).test_client()
+    invoice = created(client, body_for(invoice_blueprint_uid=blueprint["uid"]))
+    shown = sorted(
+        (line["quantity"], line["unit_price"], line["line_total"]) for line in invoice["line_items"]
+    )
+    assert shown == [(1, 0.335, 0.34), (3, 0.335, 1.01)]
+    assert invoice["subtotal_cents"] == 135

@@ -305,3 +305,44 @@ def test_an_unknown_top_level_path_or_method_is_refused(api):
     assert re.fullmatch(
         r"[A-Z, ]+", api.call("OPTIONS", f"/api/invoices/{MISSING}/line_items").headers["Allow"]
     )
+
+
+# --- issue 19 (P05, P52, P63, P77) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 101])
+def test_an_empty_or_oversized_bulk_names_the_whole_body(api, size):
+    """P63: the field at fault is the array itself, the pointer `""`."""
+    invoice = api.create()
+    for method, body in (("PUT", [{"uid": invoice["uid"]}] * size), ("DELETE", [invoice["uid"]] * size)):
+        response = api.call(method, "/api/invoices", body)
+        assert response.status_code == 422 and "" in [e["field"] for e in response.json()["errors"]]
+
+
+def test_a_schema_break_wins_over_an_unknown_uid(api):
+    """P77: `422` for the broken item whichever comes first; `404` would be the other reading."""
+    invoice = api.create()
+    broken, unknown = {"uid": invoice["uid"], "currency": "US"}, {"uid": MISSING}
+    for items, field in (([unknown, broken], "/1/currency"), ([broken, unknown], "/0/currency")):
+        response = api.call("PUT", "/api/invoices", items)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == field
+    response = api.call("DELETE", "/api/invoices", [MISSING, "not-a-uuid"])
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "/1"
+    assert without_clock(api.get(invoice["uid"])) == without_clock(invoice)
+
+
+def test_a_unicode_blank_number_is_stored_as_sent_on_create_and_update(fresh_api):
+    """P05: U+00A0 only is not blank, on create as on update: stored as sent, and then taken."""
+    first = fresh_api.create(invoice_number="\u00a0")
+    assert first["invoice_number"] == "\u00a0"
+    other = fresh_api.create()
+    response = put(fresh_api, other["uid"], {"invoice_number": "\u00a0"})
+    assert response.status_code == 409
+    assert put(fresh_api, other["uid"], {"invoice_number": "\u2003"}).status_code == 200
+
+
+def test_collection_method_is_the_specs_with_or_without_a_blueprint(api):
+    """P52: a blueprint gives no `collection_method`; every new invoice has the `x-on-create` one."""
+    blueprint = next(uid for uid, b in WORLD.blueprints.items() if b.organization_uid == ORG)
+    for invoice in (api.create(), api.create(invoice_blueprint_uid=blueprint)):
+        assert invoice["collection_method"] == FACTS.collection_method_on_create

@@ -200,3 +200,72 @@ def test_a_body_of_the_wrong_kind(api):
         api.call("POST", lines(invoice), content=b"[]", headers={"Content-Type": "text/csv"}).status_code
         == 415
     )
+
+
+# --- issue 19 (P63, P68, P70, P72, P78) -------------------------------------------------------------
+
+
+def test_a_line_currency_is_compared_exactly(api):
+    """P68: `usd` on a `USD` invoice is `422`, letter case counts."""
+    invoice = api.create()
+    response = api.call("POST", lines(invoice), item(PRODUCT, currency=invoice["currency"].lower()))
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "/currency"
+
+
+def test_a_batch_is_judged_on_its_final_state(api):
+    """P70: a discount before the product covering it is accepted; ending negative is refused."""
+    invoice = api.create()
+    api.ok("POST", lines(invoice), [item(DISCOUNT, unit_price=100), item(PRODUCT, unit_price=500)])
+    assert api.get(invoice["uid"])["total_cents"] == 400
+    other = api.create()
+    response = api.call("POST", lines(other), [item(PRODUCT, unit_price=500), item(DISCOUNT, unit_price=600)])
+    assert response.status_code == 422
+    assert without_clock(api.get(other["uid"])) == without_clock(other)
+
+
+def test_context_type_without_sku_is_the_lines_products(api):
+    """P72: checked against the stored line's product, `422` naming `/0/context_type`."""
+    invoice = api.create()
+    [line] = api.ok("POST", lines(invoice), [item(PRODUCT)])
+    response = api.call("PUT", lines(invoice), [{"uid": line["uid"], "context_type": DISCOUNT.context_type}])
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "/0/context_type"
+    api.ok("PUT", lines(invoice), [{"uid": line["uid"], "context_type": PRODUCT.context_type}])
+
+
+@pytest.mark.parametrize("size", [0, 101])
+def test_an_empty_or_oversized_line_batch_names_the_whole_body(api, size):
+    """P63: `field` `""`, the array itself."""
+    invoice = api.create()
+    response = api.call("POST", lines(invoice), [item(PRODUCT)] * size)
+    assert response.status_code == 422 and "" in [e["field"] for e in response.json()["errors"]]
+
+
+def test_a_fractional_cent_blueprint_price_is_shown_as_is_and_rounded_once(tmp_path):
+    """P78: `0.335` shown as is; `3 * 0.335` → `1.01` (not `1.02`); subtotal `135`."""
+    import httpx
+    import yaml
+
+    from contract.spec import default_fixtures_path
+    from tests.second_server.app import create_app
+    from tests.second_server.conftest import Api
+    from tests.servers import serve
+
+    world = yaml.safe_load(default_fixtures_path().read_text(encoding="utf-8"))
+    blueprint = next(b for b in world["invoice_blueprints"] if b["organization_uid"] == ORG)
+    template = next(
+        line for line in blueprint["line_items"] if line["context_type"] not in ("DISCOUNT", "TAX")
+    )
+    blueprint["line_items"] = [
+        {**template, "quantity": 1, "unit_price": 0.335},
+        {**template, "quantity": 3, "unit_price": "0.335"},
+    ]
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(world), encoding="utf-8")
+    app = create_app(fixtures_path=str(path), rate_limit_every=None)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        invoice = Api(http, key_of(ORG).token).create(invoice_blueprint_uid=blueprint["uid"])
+    shown = sorted(
+        (line["quantity"], line["unit_price"], line["line_total"]) for line in invoice["line_items"]
+    )
+    assert shown == [(1, 0.335, 0.34), (3, 0.335, 1.01)]
+    assert invoice["subtotal_cents"] == 135

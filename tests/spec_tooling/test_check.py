@@ -231,3 +231,53 @@ def test_text_report_is_pointer_colon_message_then_a_summary(fake_handlers: str)
 def test_ok_report_counts_its_checks(fake_handlers: str):
     report = check_file(default_spec_path(), fake_handlers)
     assert check_text(report, "openapi.yaml") == f"openapi.yaml: OK ({report.checks} checks)\n"
+
+
+def with_new_row(spec: Spec) -> str:
+    """Append a row after the table's last, an id no test can cite yet; answer its id."""
+    from contract.precision import precision_rows
+
+    new = f"P{len(precision_rows(spec)) + 1:02d}"
+    spec["info"]["description"] += f"\n| {new} | A behaviour nobody tests | fixed | Whatever it is. |\n"
+    return new
+
+
+def test_a_row_no_test_cites_is_a_warning_not_a_problem(fake_handlers: str):
+    spec = load_spec(default_spec_path())
+    new = with_new_row(spec)
+    report = check_spec(spec, handler_module=fake_handlers)
+    assert report.ok, "\n".join(map(str, report.problems))
+    assert [str(w) for w in report.warnings] == [f"#/info/description: precision rows no test cites: {new}"]
+    text = check_text(report, "openapi.yaml").splitlines()
+    assert text[0] == f"warning: #/info/description: precision rows no test cites: {new}"
+    assert text[-1] == f"openapi.yaml: OK ({report.checks} checks, 1 warning)"
+
+
+def test_the_real_spec_has_no_uncited_row(fake_handlers: str):
+    assert check_spec(load_spec(default_spec_path()), handler_module=fake_handlers).warnings == []
+
+
+def test_without_tests_next_to_the_packages_citations_are_not_checked(tmp_path: Path):
+    """Installed from a wheel there is no tests/: say nothing rather than "no row is cited"."""
+    from contract.tooling.citations import check_citations
+
+    spec = load_spec(default_spec_path())
+    with_new_row(spec)
+    assert check_citations(spec, root=tmp_path).problems == []
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_one.py").write_text('"""Holds P01 and P02-P03."""\n', encoding="utf-8")
+    (tmp_path / "conformance" / "properties").mkdir(parents=True)
+    (tmp_path / "conformance" / "properties" / "a.py").write_text(
+        '@prop("a", rows=("P04", "P05"))\n"""Mentions P06 outside rows=: no citation."""\n', encoding="utf-8"
+    )
+    [warning] = check_citations(spec, root=tmp_path).problems
+    uncited = warning.message.split(": ")[1].split()
+    assert uncited[:2] == ["P06", "P07"] and not {"P01", "P02", "P03", "P04", "P05"} & set(uncited)
+
+
+def test_a_malformed_table_is_a_problem(fake_handlers: str):
+    spec = load_spec(default_spec_path())
+    spec["info"]["description"] += "\n| P01 | Twice | fixed | Again. |\n"
+    report = check_spec(spec, handler_module=fake_handlers)
+    assert [p.pointer for p in report.problems] == ["#/info/description"]
+    assert "P01 appears twice" in report.problems[0].message
