@@ -309,6 +309,7 @@ def _bad_values(name: str, schema: dict[str, Any]) -> Iterator[tuple[Any, str]]:
         if fmt == "uuid":
             yield "not-a-uuid", "not a uuid"
             yield "10000000-0000-4000-8000-00000000000", "a uuid one digit short"
+            yield "10000000000040008000000000000000", "a uuid without hyphens"
         if fmt == "date-time":
             yield "2026-13-45T00:00:00Z", "an impossible date"
             yield "yesterday", "not a date-time"

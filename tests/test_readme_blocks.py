@@ -257,12 +257,14 @@ def counts() -> list[tuple[str, int]]:
     from mockserver.http.scenarios import MAX_DELAY_MS
     from mockserver.store.state import DEFAULT_MAX_SESSIONS
     from tests.conformance.faults import FAULTS
+    from tests.conformance.test_fault_variants import NOT_FLIPPED_YET
     from tests.mockserver.test_fuzz import ROUNDS
 
     return [
         (r"the (\d+) properties", len(catalog())),
         (r"a green run of (\d+) skips", len(catalog())),
         (r"each of (\d+) fault-injecting", len(FAULTS)),
+        (r"`NOT_FLIPPED_YET` \((\d+) rows today\)", len(NOT_FLIPPED_YET)),
         (r"At most (\d+) sessions", DEFAULT_MAX_SESSIONS),
         (r"\(default ([\d,]+)\) invoices", DEFAULT_MAX_INVOICES),
         (r"`507` \(default ([\d,]+)\)", DEFAULT_MAX_INVOICES),

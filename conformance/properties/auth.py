@@ -18,13 +18,14 @@ from conformance.properties.steps import (
 # -- auth ------------------------------------------------------------------------------------------
 
 
-@prop("auth_required", kind="auth", rows=("P07", "P08", "P37"))
+@prop("auth_required", kind="auth", rows=("P01", "P07", "P08", "P37"))
 def auth_required(ctx: Context) -> None:
     """Every operation answers 401 with WWW-Authenticate: Bearer without a token, or with a bad one.
 
     Rule: openapi.yaml #/components/securitySchemes/bearerAuth ("A missing, malformed (not Bearer <token>)
     or unknown token is 401 with WWW-Authenticate: Bearer") and #/components/responses/Unauthorized;
-    contract notes, choice 3 (401)
+    contract notes, choice 3 (401); precision row P01 (authentication first: a malformed body without
+    a valid token is 401 too)
     """
     combo = identity(ctx)
     credentials = st.one_of(
@@ -35,6 +36,13 @@ def auth_required(ctx: Context) -> None:
     operations = {
         "create": lambda header: ctx.client.request(
             "POST", "/api/invoices", authorization=header, json=combo.body()
+        ),
+        "create with malformed JSON": lambda header: ctx.client.request(
+            "POST",
+            "/api/invoices",
+            authorization=header,
+            content=b'{"owner_uid": ',
+            content_type="application/json",
         ),
         "get": lambda header: ctx.client.request(
             "GET", f"/api/invoices/{uuid.uuid4()}", authorization=header

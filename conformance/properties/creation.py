@@ -23,12 +23,13 @@ from contract.spec import property_defaults, request_body_schema
 # -- create: defaults, echo, numbers ------------------------------------------------------------------
 
 
-@prop("defaults_applied", kind="create")
+@prop("defaults_applied", kind="create", rows=("P24",))
 def defaults_applied(ctx: Context) -> None:
-    """Fields omitted from a create request come back with the spec's defaults.
+    """Fields omitted from a create request come back with the spec's defaults, omitted dates as null.
 
     Rule: openapi.yaml #/components/schemas/InvoiceCreateRequest properties.*.default (status, currency,
-    invoice_type); contract notes, Facts: request body table
+    invoice_type) and precision row P24 (the server does not fill issue_date / due_date); contract
+    notes, Facts: request body table
     """
     defaults = property_defaults(request_body_schema(ctx.spec, "create_invoice"))
     if not defaults:
@@ -46,6 +47,11 @@ def defaults_applied(ctx: Context) -> None:
             plan.number,
         )
         exchange, data = create(ctx, plan)
+        for name in DATES:
+            if name not in plan.fields and data.get(name) is not None:
+                raise Violation(
+                    f"{name} was omitted, so it must be null (P24); got {data.get(name)!r}", exchange
+                )
         for name in omitted:
             if data.get(name) != defaults[name]:
                 raise Violation(
@@ -227,11 +233,13 @@ def age_and_overdue_days(ctx: Context) -> None:
     # (a server answering negative days before the dates passed seed 4030616404).
     ahead = (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ago = (now - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier = (now - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     first = gen.CreatePlan(combinations(ctx)[0])
 
     @given(plan=gen.create_plans(ctx.profile, ctx.spec, exclude=DATES), issue=dates, due=dates)
     @example(plan=first, issue=ahead, due=ahead)
     @example(plan=first, issue=ago, due=ago)
+    @example(plan=first, issue=ago, due=earlier)  # a due date before the issue date is accepted (P31)
     def test(plan: gen.CreatePlan, issue: str | None, due: str | None) -> None:
         plan = gen.CreatePlan(
             plan.combo, plan.blueprint, {**plan.fields, "issue_date": issue, "due_date": due}, plan.number

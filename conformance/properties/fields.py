@@ -33,8 +33,8 @@ def invoice_fields_as_list(ctx: Context) -> None:
             combos[0],
             fields={
                 "invoice_fields": {
+                    "purchase_order": {"type": "String", "value": "PO-7781"},
                     "payment_terms": {"type": "string", "value": "NET_30"},
-                    "purchase_order": {"type": "string", "value": "PO-7781"},
                 }
             },
         )

@@ -29,6 +29,7 @@ def invoice_number_generated(ctx: Context) -> None:
 
     @given(plan=gen.create_plans(ctx.profile, ctx.spec, numbers=gen.number_plans(("omit", "null", "blank"))))
     @example(plan=gen.CreatePlan(combinations(ctx)[0], number=gen.NumberPlan("blank", "  ")))
+    @example(plan=gen.CreatePlan(combinations(ctx)[0], number=gen.NumberPlan("null")))
     def test(plan: gen.CreatePlan) -> None:
         owner = plan.combo.owner
         used_before = dict(ctx.numbers.get(owner, {}))

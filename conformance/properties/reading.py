@@ -60,13 +60,14 @@ def get_returns_created(ctx: Context) -> None:
     ctx.hypothesis("get_returns_created", test, weight=0.7)
 
 
-@prop("invisible_to_other_org", kind="stateful")
+@prop("invisible_to_other_org", kind="stateful", rows=("P27",))
 def invisible_to_other_org(ctx: Context) -> None:
     """Another organization's token gets 404 for the invoice and never sees it in any list.
 
     Rule: openapi.yaml get_invoice ("an invoice of an organization the token's user does not belong to is
     reported as 404, exactly like an unknown uid"), list_invoices (the token user's organizations only)
-    and info.description choice 6; contract notes, choice 6
+    and info.description choice 6, and precision row P27 (an invoice_uid that is no uuid is 404 too);
+    contract notes, choice 6
     """
     combos = [c for c in combinations(ctx) if ctx.profile.outsider_tokens(c.owner)]
     if not combos:
@@ -88,6 +89,10 @@ def invisible_to_other_org(ctx: Context) -> None:
                 exchange,
             )
         expect.error(exchange, 404, "get by an outsider")
+        if data is None:
+            expect.error(
+                ctx.client.get(plan.combo.token, "not-a-uuid"), 404, "a get of the uid 'not-a-uuid' (P27)"
+            )
         for kind in types:
             listing = page_through(ctx, token, kind, max_pages=1)
             if created["uid"] in listing.items:

@@ -6,6 +6,10 @@ every id in it.
 The files are read as text, not imported: the spec tooling stays independent of the kit and the
 mock (ARCHITECTURE.md), and a test is found by what it says, the way a reader would find it.
 
+A test of this machinery (or of the table's parser) names ids as data, not as citations: a file
+holding the line in `NOT_CITATIONS` is skipped, so such a test cannot make a row look held (P01 was
+"cited" that way by the parser's tests alone until issue 19's mutation check found it).
+
 Only a source checkout has the tests: installed from a wheel there is no `tests/` next to the
 packages, and `uncited_rows` answers `None` (nothing to say) rather than "every row is uncited".
 """
@@ -24,6 +28,7 @@ _ID = re.compile(r"\bP(\d{2})\b")
 _RANGE = re.compile("\\bP(\\d{2})\\s*(?:-|\u2013|\u2014|\\.\\.)\\s*P(\\d{2})\\b")
 _ROWS_ARGUMENT = re.compile(r"\brows\s*=\s*\(([^)]*)\)")
 TABLE = "#/info/description"
+NOT_CITATIONS = "# precision ids in this file are test data, not citations"
 
 
 def checkout_root() -> Path:
@@ -56,7 +61,8 @@ def cited_rows(root: Path) -> set[str] | None:
         return None
     cited: set[str] = set()
     for text in _read(tests.rglob("*.py")):
-        cited |= cited_ids(text)
+        if NOT_CITATIONS not in text:
+            cited |= cited_ids(text)
     for text in _read((root / "conformance" / "properties").glob("*.py")):
         cited |= property_rows(text)
     return cited

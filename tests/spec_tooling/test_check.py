@@ -1,5 +1,6 @@
 """`spec check` passes the real spec and points at the exact place of each deliberate mistake."""
 
+# precision ids in this file are test data, not citations
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -273,6 +274,18 @@ def test_without_tests_next_to_the_packages_citations_are_not_checked(tmp_path: 
     [warning] = check_citations(spec, root=tmp_path).problems
     uncited = warning.message.split(": ")[1].split()
     assert uncited[:2] == ["P06", "P07"] and not {"P01", "P02", "P03", "P04", "P05"} & set(uncited)
+
+
+def test_a_file_marked_as_test_data_cites_nothing(tmp_path: Path):
+    """A test of the table's parser names ids as data: with the marker line they are no citations."""
+    from contract.tooling.citations import NOT_CITATIONS, uncited_rows
+
+    spec = load_spec(default_spec_path())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_cites.py").write_text('"""Holds P01."""\n', encoding="utf-8")
+    (tmp_path / "tests" / "test_parser.py").write_text(f'{NOT_CITATIONS}\n"""P02 P03."""\n', encoding="utf-8")
+    uncited = uncited_rows(spec, root=tmp_path)
+    assert uncited is not None and "P01" not in uncited and {"P02", "P03"} <= set(uncited)
 
 
 def test_a_malformed_table_is_a_problem(fake_handlers: str):

@@ -8,7 +8,8 @@ each variant, which rule it breaks and which property must name it.
 
 The package: `base` (the buffered request and answer, `Fault`, the helpers a wrapper uses to send
 requests of its own), `create_read` (the wrappers of the create-and-read contract), `lifecycle`
-(update, bulk update, bulk delete, line items, scopes), and here the table of every variant.
+(update, bulk update, bulk delete, line items, scopes), `precision` (each fixed precision row
+flipped to its other reading), and here the table of every variant.
 
 Run by hand: `python -m uvicorn tests.conformance.faults:build_app --factory --port 8081`.
 """
@@ -101,6 +102,7 @@ from tests.conformance.faults.lifecycle import (
     update_ignores_status,
     update_null_ignored,
 )
+from tests.conformance.faults.precision import PRECISION_FAULTS
 
 FAULTS: dict[str, Fault] = {
     fault.name: fault
@@ -189,7 +191,7 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "mixes-up-invoices",
-            "get_invoice: an invoice is read back as created",
+            "P50 / get_invoice: an invoice is read back as created",
             ("get_returns_created", "state_machine"),
             after=mixes_up_invoices,
         ),
@@ -417,7 +419,7 @@ FAULTS: dict[str, Fault] = {
         Fault("list-oldest-first", "P04: newest first", ("list_newest_first",), after=list_oldest_first),
         Fault(
             "total-pages-floored",
-            "list_invoices: total_pages = ceil(total_items / per_page)",
+            "P53 / list_invoices: total_pages = ceil(total_items / per_page)",
             ("list_pagination_meta",),
             after=total_pages_floored,
         ),
@@ -477,6 +479,7 @@ FAULTS: dict[str, Fault] = {
             ("robust_query_strings", "robust_header_values", "robust_json_bodies", "robust_unknown_methods"),
             before=crashes_on_odd_input,
         ),
+        *PRECISION_FAULTS,
     )
 }
 
