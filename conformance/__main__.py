@@ -1,6 +1,7 @@
 """`python -m conformance` / `invoice-conformance`: one entry point, one sub-command per job.
 
 - `run`: check a server against the contract (conformance.cli).
+- `diff`: send the same sequences to two servers and report where they differ (conformance.diff.cli).
 - `spec check` / `spec diff`: check a change to `openapi.yaml` (contract.tooling.cli).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     from conformance import cli
+    from conformance.diff import cli as diff_cli
     from contract.tooling import cli as spec_cli
 
     parser = argparse.ArgumentParser(
@@ -21,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli.register(commands)
+    diff_cli.register(commands)
     spec_cli.register(commands)
     return parser
 

@@ -92,12 +92,15 @@ class Exchange:
 class Client:
     """A thin httpx wrapper: bearer tokens, JSON bodies, and an `Exchange` for every call."""
 
-    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = 15.0, headers: dict[str, str] | None = None
+    ) -> None:
+        """`headers` go with every request (`X-Mock-Session` keeps two runs on one mock apart)."""
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
             follow_redirects=False,
         )
         self.requests_sent = 0

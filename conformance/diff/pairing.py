@@ -49,6 +49,25 @@ class Pairing:
         self.forward[reference], self.backward[candidate] = candidate, reference
         return None
 
+    @staticmethod
+    def number_key(owner: str, number: str) -> str:
+        """How an invoice number is paired: with its owner organization, as numbers are unique
+        per owner only (P19: two owners' first generated numbers may both be INV-2026-0001)."""
+        return f"{owner} {number}"
+
+    def number(self, owner: str, number: str) -> str:
+        """The candidate's number for a reference number of `owner` (as it is, when unpaired: a
+        number the kit supplied is the same on both sides)."""
+        paired = self.forward.get(self.number_key(owner, number))
+        return paired.split(" ", 1)[1] if paired else number
+
+    def forget(self, reference: str) -> None:
+        """Unpair a value that is free again (a deleted invoice's number: either server may issue
+        it again to another invoice, P67)."""
+        candidate = self.forward.pop(reference, None)
+        if candidate is not None:
+            self.backward.pop(candidate, None)
+
     def translate(self, value: Any) -> Any:
         """A reference request (body, path part) rewritten for the candidate."""
         if isinstance(value, str):

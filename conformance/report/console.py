@@ -25,14 +25,14 @@ class ConsoleHandler:
     def started(self, result: RunResult, properties: list[Property]) -> None:
         self.total = len(properties)
         self.write(f"invoice-conformance: checking {result.base_url} against {result.spec}")
+        count = f" · {self.total} properties" if self.total else ""
         self.write(
-            f"profile {result.profile} · seed {result.seed} · max examples {result.max_examples} · "
-            f"{self.total} properties"
+            f"profile {result.profile} · seed {result.seed} · max examples {result.max_examples}{count}"
         )
 
     def finished_property(self, result: PropertyResult) -> None:
         self.done += 1
-        counter = f"[{self.done:>2}/{self.total}]"
+        counter = f"[{self.done:>2}/{self.total}]" if self.total else f"[{self.done:>2}]"
         line = f"  {counter} {result.status:<8} {result.name:<{WIDTH}} {result.elapsed:6.1f}s"
         if result.status == NOT_RUN:
             line += f"  ({result.message})"

@@ -61,7 +61,10 @@ def utc_text(value: str | None) -> str | None:
     if value is None:
         return None
     parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # an instant before 0001-01-01 UTC (`0001-01-01T00:00:05+01:00`): as sent
+        return value
 
 
 def depth(value: Any) -> int:
