@@ -83,7 +83,7 @@ def test_an_injected_divergence_is_found_and_named(
     mock_url: str, faulty_url: str, fault: str, key: str
 ) -> None:
     # Not shrunk, to keep the suite short: shrinking is proven once, below.
-    result = run_diff(mock_url, f"{faulty_url}/{fault}", seed=0, examples=15, shrink=False)
+    result = run_diff(mock_url, f"{faulty_url}/{fault}", seed=0, examples=10, shrink=False)
     keys = [line for r in result.results if r.status == FAILED for line in [r.name, *r.details]]
     assert any(key in line for line in keys), keys
     failed = next(r for r in result.results if r.status == FAILED)
