@@ -172,7 +172,14 @@ class Comparer:
         *,
         success: bool,
     ) -> None:
-        for key in [*ref, *(k for k in cand if k not in ref)]:
+        names = [*ref, *(k for k in cand if k not in ref)]
+        if "uid" in names:  # first: two objects of other uids are two things, not one that differs
+            names.remove("uid")
+            before = len(found)
+            self.value(f"{pointer}/uid", ref.get("uid"), cand.get("uid"), found, success=success)
+            if len(found) > before:
+                return
+        for key in names:
             here = f"{pointer}/{_escape(key)}"
             if key == "_links" and isinstance(ref.get(key), dict) and isinstance(cand.get(key), dict):
                 self.links(here, ref[key], cand[key], found, past_end=ref.get("items") == [])
