@@ -92,6 +92,7 @@ class DiffConfig:
     timeout: float = 15.0
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # side -> name -> value
     shrink: bool = True  # minimise each divergence's sequence (Hypothesis shrinking)
+    max_rounds: int = MAX_ROUNDS
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -175,7 +176,7 @@ def diff(config: DiffConfig, handlers: list[Any]) -> RunResult:
 
 def _rounds(lock: Lockstep, config: DiffConfig, result: RunResult, handlers: list[Any]) -> None:
     found: set[str] = set()
-    for round_number in range(1, MAX_ROUNDS + 1):
+    for round_number in range(1, config.max_rounds + 1):
         lock.ignored = frozenset(found)
         began = time.perf_counter()
         try:
@@ -205,8 +206,8 @@ def _rounds(lock: Lockstep, config: DiffConfig, result: RunResult, handlers: lis
             handler.finished_property(outcome)
         if outcome.status == PASSED:
             return
-        if round_number == MAX_ROUNDS:
-            result.notes.append(f"Stopped after {MAX_ROUNDS} rounds: there may be more divergences.")
+        if round_number == config.max_rounds:
+            result.notes.append(f"Stopped after {round_number} rounds: there may be more divergences.")
 
 
 def _reported(divergent: Divergent, elapsed: float) -> PropertyResult:
