@@ -119,6 +119,9 @@ class World:
     blueprints: dict[str, Blueprint]
     app_url: str
     products: dict[tuple[str, str], Product] = field(default_factory=dict)  # (organization_uid, sku)
+    # Invoices every fresh session starts with, as the file writes them (checked, cross-checked):
+    # the mock makes its own invoices of them (mockserver.domain.seeds), the kit does not use them.
+    invoices: tuple[dict[str, Any], ...] = ()
     source: str = field(default="", compare=False)
 
     def sample_create(self, owner: str, *, priced: bool = True) -> dict[str, str] | None:
@@ -244,9 +247,11 @@ def _build(data: dict[str, Any], source: str) -> World:
         blueprints=_index(blueprints, "invoice_blueprints"),
         app_url=data["app_url"].rstrip("/"),
         products=_index_products(products),
+        invoices=tuple(data.get("invoices", [])),
         source=source,
     )
     _cross_check(world)
+    _cross_check_invoices(world)
     return world
 
 
@@ -299,3 +304,38 @@ def _cross_check(world: World) -> None:
             if uid in seen:
                 raise WorldError(f"{kind}: uid {uid!r} is already used by {seen[uid]}")
             seen[uid] = kind
+
+
+def _cross_check_invoices(world: World) -> None:
+    """What a stored invoice must name (P19: numbers are unique per owner): what the mock would
+    have accepted at create, less the rules of who may do it (a recording keeps what was)."""
+    uids: set[str] = set()
+    numbers: set[tuple[str, str]] = set()
+    for index, invoice in enumerate(world.invoices):
+        where = f"invoices[{index}]"
+        if invoice["uid"] in uids or invoice["uid"] in world.organizations.keys() | world.parties.keys():
+            raise WorldError(f"{where}: uid {invoice['uid']!r} is used twice")
+        uids.add(invoice["uid"])
+        owner = invoice["owner_uid"]
+        if owner not in world.organizations:
+            raise WorldError(f"{where}.owner_uid: unknown organization {owner!r}")
+        if invoice["target_party_uid"] not in world.parties:
+            raise WorldError(f"{where}.target_party_uid: unknown party {invoice['target_party_uid']!r}")
+        document = world.documents.get(invoice["document_uid"])
+        if document is None or document.organization_uid != owner:
+            raise WorldError(f"{where}.document_uid: no document {invoice['document_uid']!r} of {owner!r}")
+        blueprint_uid = invoice.get("invoice_blueprint_uid")
+        blueprint = world.blueprints.get(blueprint_uid) if blueprint_uid is not None else None
+        if blueprint_uid is not None and (blueprint is None or blueprint.organization_uid != owner):
+            raise WorldError(
+                f"{where}.invoice_blueprint_uid: no invoice blueprint {blueprint_uid!r} of {owner!r}"
+            )
+        if (owner, invoice["invoice_number"]) in numbers:
+            raise WorldError(
+                f"{where}.invoice_number: {invoice['invoice_number']!r} is used twice by {owner!r}"
+            )
+        numbers.add((owner, invoice["invoice_number"]))
+        for line in invoice.get("line_items", []):
+            if line["uid"] in uids:
+                raise WorldError(f"{where}.line_items: uid {line['uid']!r} is used twice")
+            uids.add(line["uid"])

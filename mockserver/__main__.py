@@ -24,7 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=port_number, default=8080, help="port to listen on, 1-65535 (default: %(default)s)"
     )
-    parser.add_argument("--fixtures", default=None, help=f"the mock's world (default: {DEFAULT_FIXTURES})")
+    parser.add_argument(
+        "--fixtures",
+        "--world",
+        dest="fixtures",
+        default=None,
+        metavar="FILE",
+        help=f"the mock's world: a world file, recorded or written (default: {DEFAULT_FIXTURES})",
+    )
     parser.add_argument("--spec", default=None, help="the contract (default: the bundled openapi.yaml)")
     parser.add_argument(
         "--validate-responses",
@@ -84,6 +91,12 @@ def add_proxy_options(proxy: argparse._ArgumentGroup) -> None:
         default=10 * 1024 * 1024,
         metavar="BYTES",
         help="largest request or answer forwarded, else 413/502 (default: %(default)s)",
+    )
+    proxy.add_argument(
+        "--record",
+        default=None,
+        metavar="FILE",
+        help="keep what the upstream answered as a world file for --world (continued if it exists)",
     )
     proxy.add_argument(
         "--max-violations",
@@ -203,10 +216,12 @@ def serve_proxy(args: argparse.Namespace) -> int:
     from contract.given import SpecRefused
     from contract.spec import default_spec_path
     from mockserver.proxy.app import VIOLATIONS_PATH, create_proxy_app
+    from mockserver.proxy.recorder import RecordFileError
 
     if args.state_file is not None or args.fixtures is not None:
         print(
-            "invoice-mock: --proxy serves the upstream's data: no --fixtures or --state-file", file=sys.stderr
+            "invoice-mock: --proxy serves the upstream's data: no --world, --fixtures or --state-file",
+            file=sys.stderr,
         )
         return 2
     spec_path = args.spec if args.spec is not None else default_spec_path()
@@ -217,9 +232,10 @@ def serve_proxy(args: argparse.Namespace) -> int:
             timeout=args.proxy_timeout,
             max_body_bytes=args.proxy_max_body,
             max_violations=args.max_violations,
+            record=args.record,
         )
         sock = listen(args.host, args.port)
-    except SpecRefused as error:
+    except (SpecRefused, RecordFileError) as error:
         print(f"invoice-mock: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -232,6 +248,10 @@ def serve_proxy(args: argparse.Namespace) -> int:
     base_url = f"http://{host}:{args.port}"
     print(f"invoice-mock proxy listening on {base_url} -> {args.proxy}", flush=True)
     print(f"spec: {spec_path}; violations: {base_url}{VIOLATIONS_PATH}", flush=True)
+    if args.record is not None:
+        print(
+            f"recording to {args.record}; serve it later with: invoice-mock --world {args.record}", flush=True
+        )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
@@ -252,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.proxy is not None:
         return serve_proxy(args)
+    if args.record is not None:
+        print("invoice-mock: --record FILE records what a --proxy URL answers: add --proxy", file=sys.stderr)
+        return 2
     try:
         app = create_app(
             args.fixtures,

@@ -313,6 +313,11 @@ class InvoiceStore:
             }
             return list(self._invoices.values()), numbers
 
+    def next_sequences(self) -> dict[str, int]:
+        """Each owner's next generated sequence (the owners this store has numbers of)."""
+        with self._lock:
+            return {owner: numbers.next_sequence for owner, numbers in self._numbers.items()}
+
     def restore(self, invoices: Sequence[Stored], next_sequences: dict[str, int]) -> None:
         """Load a saved store (into an empty one), over the quota if need be: nothing is dropped."""
         with self._lock:

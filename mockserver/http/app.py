@@ -23,6 +23,7 @@ from contract.spec import default_spec_path, iter_operations, load_spec
 from mockserver.domain import rules
 from mockserver.domain.fixtures import World, load_world
 from mockserver.domain.invoice_store import DEFAULT_MAX_INVOICES
+from mockserver.domain.seeds import seed_invoices
 from mockserver.http import protocol, wiring
 from mockserver.http.acks import DurableAcks
 from mockserver.http.error_handlers import AllowTable
@@ -227,6 +228,7 @@ def create_app(
         max_sessions=max_sessions,
         start_clock=clock,
         control=control,
+        seeds=seed_invoices(world, facts),
     )
     runtime = Runtime(sessions, RequestLog())
     persistence = open_state_file(Path(state_file), sessions) if state_file is not None else None

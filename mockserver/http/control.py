@@ -12,6 +12,7 @@ from typing import Any
 from mockserver.domain import rules
 from mockserver.domain.errors import Refusal, success_envelope
 from mockserver.domain.fixtures import FixtureError, parse_world
+from mockserver.domain.seeds import seed_invoices
 from mockserver.http import views
 from mockserver.http.call import Call
 from mockserver.store import persistence
@@ -85,13 +86,14 @@ async def load_fixtures(call: Call) -> dict[str, Any]:
     try:
         world = parse_world(call.body, source="PUT /__mock/fixtures")
         rules.check_world(world, call.state.defaults.facts)
+        seeds = seed_invoices(world, call.state.defaults.facts)
     except FixtureError as error:
         raise Refusal("invalid", f"Fixtures refused: {error}.") from None
-    call.runtime.sessions.replace_world(world, call.body)
+    call.runtime.sessions.replace_world(world, call.body, seeds)
     call.runtime.request_log.clear()
     counts = {
         kind: len(getattr(world, kind))
-        for kind in ("organizations", "parties", "users", "documents", "blueprints")
+        for kind in ("organizations", "parties", "users", "documents", "blueprints", "products", "invoices")
     }
     return success_envelope({"loaded": counts, "sessions": "all reset"})
 

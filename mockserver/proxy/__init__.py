@@ -7,6 +7,7 @@ precision table's rules one answer shows). The client gets the upstream's answer
 `X-Contract-Violations: N`; each violation goes to the log and to `GET /__mock/violations`
 (`violations.py`, bounded: the oldest are dropped and counted). An upstream that is down, slow or
 answers something that is not JSON is a 502/504 in the API's envelope naming it and the cause.
+`--record FILE` keeps what the upstream answered as a world file (`recorder.py`, `recording.py`).
 
 It imports the contract and the mock's HTTP edge (`mockserver.http.answers` for its own envelope
 answers); nothing imports it but `__main__`.

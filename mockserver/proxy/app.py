@@ -14,10 +14,11 @@ from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
-from contract.exchanges import ContractExchanges, Problem, parse_json
+from contract.exchanges import ContractExchanges, Operation, Problem, parse_json
 from contract.given import load_given
 from mockserver.http.answers import send_json
 from mockserver.http.error_handlers import error_envelope
+from mockserver.proxy.recorder import Recorder
 from mockserver.proxy.upstream import Answer, Upstream, UpstreamError
 from mockserver.proxy.violations import Exchange, ViolationLog
 
@@ -50,6 +51,12 @@ def decoded_headers(scope: Scope) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
 
 
+def path_parameter(template: str, path: str, name: str) -> str:
+    """The value of `{name}` in `path`, which matched `template` ("" if it has none)."""
+    parts = template.split("/")
+    return path.split("/")[parts.index(f"{{{name}}}")] if f"{{{name}}}" in parts else ""
+
+
 def has_bearer(headers: dict[str, str]) -> bool:
     scheme, _, key = headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and bool(key.strip())
@@ -59,10 +66,16 @@ class ValidatingProxy:
     """Forwards every request to `upstream` and checks each exchange against `exchanges`."""
 
     def __init__(
-        self, exchanges: ContractExchanges, upstream: Upstream, log: ViolationLog, max_body_bytes: int
+        self,
+        exchanges: ContractExchanges,
+        upstream: Upstream,
+        log: ViolationLog,
+        max_body_bytes: int,
+        recorder: Recorder | None = None,
     ) -> None:
         self.exchanges, self.upstream, self.log = exchanges, upstream, log
         self.max_body_bytes = max_body_bytes
+        self.recorder = recorder  # --record FILE: what the upstream answered, kept as a world
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -76,6 +89,8 @@ class ValidatingProxy:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.recorder is not None:
+                    self.recorder.stop()
                 await self.upstream.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -112,8 +127,15 @@ class ValidatingProxy:
             return
         by_name = {k.lower(): v for k, v in headers}
         exchange = Exchange(method, url, by_name, body, answer.status, answer.body)
-        operation, problems = self.check(method, path, by_name, body, answer)
+        op, problems = self.check(method, path, by_name, body, answer)
+        operation = op.operation_id if op else None
         self.log.record(operation, exchange, problems)
+        if self.recorder is not None and op is not None and not problems:
+            invoice_uid = path_parameter(op.template, path, "invoice_uid")
+            request = parse_json(body)[1] if body else None
+            self.recorder.observe(
+                op.operation_id, invoice_uid, by_name, request, answer.status, parse_json(answer.body)[1]
+            )
         server = sum(problem.side == "response" for problem in problems)
         counts = [
             (COUNT_HEADER, str(server).encode()),
@@ -133,7 +155,7 @@ class ValidatingProxy:
 
     def check(
         self, method: str, path: str, headers: dict[str, str], body: bytes, answer: Answer
-    ) -> tuple[str | None, list[Problem]]:
+    ) -> tuple[Operation | None, list[Problem]]:
         op = self.exchanges.match(method, path)
         found = self.exchanges.request_problems(op, headers.get("content-type"), body) if op else []
         answer_headers = {k.lower(): v for k, v in answer.headers}
@@ -145,7 +167,7 @@ class ValidatingProxy:
             authorized=has_bearer(headers),
             refused_request=any(problem.rule.startswith("schema:") for problem in found),
         )
-        return (op.operation_id if op else None), found
+        return op, found
 
     @staticmethod
     async def send_answer(send: Send, answer: Answer, counts: list[tuple[bytes, bytes]]) -> None:
@@ -162,8 +184,14 @@ def create_proxy_app(
     timeout: float = 10.0,
     max_body_bytes: int = 10 * 1024 * 1024,
     max_violations: int = 1000,
+    record: str | Path | None = None,
 ) -> ValidatingProxy:
-    """A proxy to `upstream_url` checking the spec at `spec_path` (refused as the mock refuses it)."""
-    spec, _facts = load_given(spec_path)
+    """A proxy to `upstream_url` checking the spec at `spec_path` (refused as the mock refuses it);
+    `record`: the world file it keeps (written once before this returns; `RecordFileError`)."""
+    spec, facts = load_given(spec_path)
+    recorder = Recorder(Path(record), facts) if record is not None else None
+    if recorder is not None:
+        recorder.start()
     upstream = Upstream(upstream_url, timeout=timeout, max_body_bytes=max_body_bytes)
-    return ValidatingProxy(ContractExchanges(spec), upstream, ViolationLog(max_violations), max_body_bytes)
+    log = ViolationLog(max_violations)
+    return ValidatingProxy(ContractExchanges(spec), upstream, log, max_body_bytes, recorder)

@@ -66,6 +66,9 @@ class MockState:
     clock: Clock
     defaults: SpecDefaults
     rates: RateWindows = field(default_factory=RateWindows)
+    # The world's invoices this session started with and the state file does not hold yet: they
+    # are journaled before the session's first change, so an unchanged session costs no rows.
+    unsaved_seeds: tuple[Any, ...] = ()
 
 
 def _nothing() -> None:
@@ -91,8 +94,10 @@ class Sessions:
         max_sessions: int = DEFAULT_MAX_SESSIONS,
         start_clock: datetime | None = None,
         control: bool = True,
+        seeds: tuple[Any, ...] = (),
     ) -> None:
         self.world = world
+        self.seeds = seeds  # the world's invoices as the mock's (mockserver.domain.seeds)
         self.defaults = defaults
         self.quota = Quota(max_invoices, resettable=control)
         self.max_sessions = max_sessions
@@ -119,7 +124,8 @@ class Sessions:
                 self.journal.record(row(), undo if index == 0 else _nothing)
 
     def new_state(self, name: str, clock: datetime | None = None, *, fresh: bool = True) -> MockState:
-        """A session from the fixtures (`fresh`: its clock as at start), its creates journaled."""
+        """A session from the fixtures, its changes journaled. `fresh`: with the world's invoices
+        and its clock as at start; else empty, for what a state file holds (`store.restore`)."""
         state = MockState(
             name,
             self.world,
@@ -127,14 +133,19 @@ class Sessions:
             Clock(self.start_clock if fresh else clock),
             self.defaults,
         )
+        if fresh and self.seeds:
+            state.store.restore(self.seeds, {})
+            state.unsaved_seeds = self.seeds
 
         def created(invoice: Any, next_sequence: int) -> None:
+            self._save_seeds(state)
             self._record(
                 lambda: persistence.created(name, fixed_instant(state.clock), invoice, next_sequence),
                 lambda: state.store.discard(invoice),
             )
 
         def changed(puts: list[Any], deleted: list[Any], undo: Callable[[], None]) -> None:
+            self._save_seeds(state)
             rows: list[Callable[[], Row]] = [
                 *(partial(persistence.updated, name, invoice) for invoice in puts),
                 *(partial(persistence.deleted, name, invoice.uid) for invoice in deleted),
@@ -144,6 +155,23 @@ class Sessions:
         state.store.on_create = created
         state.store.on_change = changed
         return state
+
+    def _save_seeds(self, state: MockState) -> None:
+        """Journal the session's seeds as creates before its first change (once), so a restart
+        reads back the session as it is: a seed changed or deleted stays so."""
+        seeds, state.unsaved_seeds = state.unsaved_seeds, ()
+        if self.journal is None or not seeds:
+            return
+
+        def unsave() -> None:
+            state.unsaved_seeds = seeds
+
+        numbers = state.store.next_sequences()
+        clock = fixed_instant(state.clock)
+        rows: list[Callable[[], Row]] = [
+            partial(persistence.created, state.name, clock, seed, numbers[seed.owner_uid]) for seed in seeds
+        ]
+        self._record_all(rows, unsave)
 
     def get(self, name: str | None = None) -> MockState:
         """The session `name` (default: the shared one), created from the fixtures on first use."""
@@ -178,6 +206,7 @@ class Sessions:
     def set_clock(self, state: MockState, instant: datetime | None) -> None:
         """Fix the session's clock at `instant`, or free it (None)."""
         previous = fixed_instant(state.clock)
+        self._save_seeds(state)
         if instant is None:
             state.clock.free()
         else:
@@ -210,27 +239,36 @@ class Sessions:
             lambda: self._put_back(self.world, before, released),
         )
 
-    def replace_world(self, world: World, document: dict[str, Any]) -> None:
-        """New fixtures for every session; all sessions are reset, their invoices named the old world.
+    def replace_world(self, world: World, document: dict[str, Any], seeds: tuple[Any, ...] = ()) -> None:
+        """New fixtures (and their invoices, `seeds`) for every session; all sessions are reset,
+        their invoices named the old world.
 
         `document` (the fixtures as sent) is what the state file keeps, so a restart comes back
         in this world.
         """
         with self._lock:
-            before, before_world = dict(self._sessions), self.world
+            before, before_world, before_seeds = dict(self._sessions), self.world, self.seeds
             released = sum(len(state.store) for state in before.values())
-            self.world = world
+            self.world, self.seeds = world, seeds
             self._sessions.clear()
         self.quota.give_back(released)
         self._record(
             lambda: persistence.fixtures_replaced(document),
-            lambda: self._put_back(before_world, before, released),
+            lambda: self._put_back(before_world, before, released, before_seeds),
         )
 
-    def _put_back(self, world: World, sessions: dict[str, MockState], invoices: int) -> None:
+    def _put_back(
+        self,
+        world: World,
+        sessions: dict[str, MockState],
+        invoices: int,
+        seeds: tuple[Any, ...] | None = None,
+    ) -> None:
         """Undo a reset or a fixtures replacement."""
         with self._lock:
             self.world = world
+            if seeds is not None:
+                self.seeds = seeds
             self._sessions.clear()
             self._sessions.update(sessions)
         self.quota.force(invoices)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from mockserver.domain.fixtures import FixtureError
+from mockserver.domain.seeds import seed_invoices
 from mockserver.store import migrations, persistence
 from mockserver.store.journal import Journal
 from mockserver.store.persistence import StateFileError
@@ -39,7 +41,11 @@ def open_state_file(path: Path, sessions: Sessions) -> Journal:
                 persistence.check_references(invoice, world, str(path))
         if saved.fixtures is not None:
             logger.warning("%s holds fixtures loaded by PUT /__mock/fixtures: serving those", path)
-            sessions.world = world
+            try:
+                seeds = seed_invoices(world, sessions.defaults.facts)
+            except FixtureError as error:
+                raise StateFileError(f"{path}: the fixtures it holds are refused: {error}") from None
+            sessions.world, sessions.seeds = world, seeds
         for session in saved.sessions:
             state = sessions.new_state(session.name, session.clock, fresh=False)
             state.store.restore(session.invoices, session.next_sequences)

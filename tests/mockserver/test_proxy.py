@@ -278,7 +278,7 @@ def test_the_proxy_command_in_front_of_the_mock(tmp_path: Path):
     [
         (["--proxy", "ftp://example"], "not an http(s)://host[:port][/prefix] URL"),
         (["--proxy", "http://127.0.0.1:1", "--proxy-timeout", "0"], "outside 0.1-300"),
-        (["--proxy", "http://127.0.0.1:1", "--state-file", "x.db"], "no --fixtures or --state-file"),
+        (["--proxy", "http://127.0.0.1:1", "--state-file", "x.db"], "no --world, --fixtures or --state-file"),
     ],
 )
 def test_bad_proxy_options_are_one_line_and_exit_2(args: list[str], complaint: str):
