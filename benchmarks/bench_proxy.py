@@ -7,6 +7,9 @@ Two questions, each measured the way a user meets them:
   create, alternately straight to a mock and through a proxy in front of another mock of the same
   code (fresh processes each round, so both stores start empty); the medians of p50 and p99 and
   their differences (targets: ≤ 2 ms p50, ≤ 5 ms p99 over the direct call).
+* **record mode** — the same load through a proxy started with `--record FILE` (a fresh file per
+  round): every create is recorded and the file rewritten once a second, so the figure includes
+  the recording's growth over the load (a world of every invoice created).
 * **memory** — the proxy's RSS while it forwards `--requests` requests that each break the
   contract (a create without its required fields: the mock refuses it, the proxy records the
   client's violations), after a warm-up: flat means the violation store is bounded.
@@ -45,8 +48,9 @@ def mock(folder: Path, name: str, *args: str) -> ServerProcess:
 
 
 @contextmanager
-def served(folder: Path, sample: Sample, proxied: bool) -> Iterator[ServerProcess]:
-    """A fresh mock, or a fresh mock behind a fresh proxy; yields what the load is sent to."""
+def served(folder: Path, sample: Sample, proxied: bool, *record: str) -> Iterator[ServerProcess]:
+    """A fresh mock, or a fresh mock behind a fresh proxy (`record`: its `--record FILE`);
+    yields what the load is sent to."""
     with ExitStack() as stack:
         upstream = stack.enter_context(mock(folder, "mock").start())
         upstream.wait_first_200(sample)
@@ -54,7 +58,7 @@ def served(folder: Path, sample: Sample, proxied: bool) -> Iterator[ServerProces
             yield upstream
             return
         proxy = stack.enter_context(
-            mock(folder, "proxy", "--proxy", f"http://127.0.0.1:{upstream.port}").start()
+            mock(folder, "proxy", "--proxy", f"http://127.0.0.1:{upstream.port}", *record).start()
         )
         proxy.wait_first_200(sample)
         yield proxy
@@ -62,11 +66,12 @@ def served(folder: Path, sample: Sample, proxied: bool) -> Iterator[ServerProces
 
 def overhead(folder: Path, sample: Sample, rounds: int, duration: int) -> dict[str, list[WrkResult]]:
     script = write_lua(folder / "create.lua", "POST", sample.body_bytes, sample.token)
-    results: dict[str, list[WrkResult]] = {"direct": [], "proxy": []}
+    results: dict[str, list[WrkResult]] = {"direct": [], "proxy": [], "record": []}
     for number in range(rounds):
-        order = ["direct", "proxy"] if number % 2 == 0 else ["proxy", "direct"]
+        order = list(results) if number % 2 == 0 else list(reversed(results))
         for kind in order:
-            with served(folder, sample, proxied=kind == "proxy") as server:
+            record = ("--record", str(folder / f"recorded-{number}.yaml")) if kind == "record" else ()
+            with served(folder, sample, kind != "direct", *record) as server:
                 run_wrk(server.port, "/api/invoices", script, 2, 8, server)  # warm-up
                 result = run_wrk(server.port, "/api/invoices", script, duration, 8, server)
             figures = f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  {result.rps:,.0f} req/s"
@@ -117,6 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         measured = f"{values['direct']:.2f} | {values['proxy']:.2f} | {extra:+.2f}"
         print(f"| {name} (ms) | {measured} | <= {bound} ms {verdict} |")
     print(f"| req/s | {rps['direct']:,.0f} | {rps['proxy']:,.0f} | {rps['proxy'] / rps['direct']:.0%} | |")
+    print("\nwith --record FILE (every create recorded; the file rewritten once a second):\n")
+    print("| figure | direct | through the recording proxy | overhead |")
+    print("| --- | --: | --: | --: |")
+    for name, values in (("p50", p50), ("p99", p99)):
+        extra = values["record"] - values["direct"]
+        print(f"| {name} (ms) | {values['direct']:.2f} | {values['record']:.2f} | {extra:+.2f} |")
+    print(f"| req/s | {rps['direct']:,.0f} | {rps['record']:,.0f} | {rps['record'] / rps['direct']:.0%} |")
     (first_count, first_rss), (last_count, last_rss) = points[0], points[-1]
     growth = (last_rss - first_rss) / 1024
     print(f"\nproxy RSS: {first_rss / 1024:.1f} MiB after {first_count:,} violating requests,")

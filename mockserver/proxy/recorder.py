@@ -1,8 +1,9 @@
 """`--record FILE`: the proxy's successful exchanges kept as a world file the mock starts from.
 
 Each exchange the contract accepts is handed to the `Recording` (recording.py) by operation; the
-file is then rewritten at most once a second, and once more when the proxy stops, so a proxy that
-is killed loses at most the last second. Every write is checked as the mock will read it
+file is then rewritten at most once a second (less often once writing it takes over a fifth of
+that), and once more when the proxy stops, so a proxy that is killed loses only what came after
+its last write. Every write is checked as the mock will read it
 (`contract.world.parse_world`: the world file's schema and cross-checks), made beside the target
 and renamed into place: the path always holds a whole world file. A file that exists already
 is continued, not replaced: a morning recorded over two proxy runs is one world.
@@ -15,6 +16,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,7 @@ class Recorder:
         self.written = -1  # the `changes` count last written
         self.skipped = 0  # successful exchanges whose answer could not be recorded
         self._writer: asyncio.Task[None] | None = None
+        self.write_seconds = 0.0  # how long the last write took
 
     def start(self) -> None:
         """Write the file once before serving: a path that cannot be written is refused at start."""
@@ -117,13 +120,18 @@ class Recorder:
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 
     async def _write_soon(self) -> None:
-        await asyncio.sleep(WRITE_EVERY_SECONDS)
+        # Once a second, or less often for a recording so large that writing it takes over a
+        # fifth of that: the writer's thread then takes at most a fifth of the proxy's time.
+        await asyncio.sleep(max(WRITE_EVERY_SECONDS, 4 * self.write_seconds))
         changes, document = self.recording.changes, self.recording.document()
+        started = time.monotonic()
         try:
             await asyncio.to_thread(write_world, self.path, document)
         except RecordFileError as error:
             logger.error("%s", error)
             return
+        finally:
+            self.write_seconds = time.monotonic() - started
         self.written = changes
         if self.recording.changes != changes:
             self._writer = None

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.facts import ContractFacts
-from contract.worldfile import WorldError, check_world_data
+from contract.worldfile import WorldError, check_normal_world_data
 
 logger = logging.getLogger("mockserver.proxy")
 Entry = dict[str, Any]
@@ -137,8 +137,10 @@ class Recording:
         return entry["uid"]
 
     def document(self) -> Entry:
-        """The recording as a world file's data (a copy: safe to dump while recording goes on)."""
-        return copy.deepcopy({kind: list(entries.values()) for kind, entries in self.sections.items()})
+        """The recording as a world file's data: safe to dump on another thread while recording
+        goes on, as a kept entry is never changed (a change puts a new one), and cheap (no copy
+        of the entries: a deep copy of a large recording stalled the proxy's loop for 100 ms)."""
+        return {kind: list(entries.values()) for kind, entries in self.sections.items()}
 
     def apply(self, operation: str, invoice_uid: str, token: str | None, request: Any, data: Any) -> bool:
         """Record one successful exchange of `operation`; False if it shows nothing to keep.
@@ -164,7 +166,7 @@ class Recording:
             self.listed(change, data["items"])
         else:
             return False
-        check_world_data(change.fragment(), "strict")
+        check_normal_world_data(change.fragment())
         for kind, key in change.removes:
             self._keep(kind, key, None)
         for kind, key, entry in change.puts:
