@@ -311,9 +311,10 @@ def _cross_check_invoices(world: World) -> None:
     have accepted at create, less the rules of who may do it (a recording keeps what was)."""
     uids: set[str] = set()
     numbers: set[tuple[str, str]] = set()
+    others = world.organizations.keys() | world.parties.keys()
     for index, invoice in enumerate(world.invoices):
         where = f"invoices[{index}]"
-        if invoice["uid"] in uids or invoice["uid"] in world.organizations.keys() | world.parties.keys():
+        if invoice["uid"] in uids or invoice["uid"] in others:
             raise WorldError(f"{where}: uid {invoice['uid']!r} is used twice")
         uids.add(invoice["uid"])
         owner = invoice["owner_uid"]

@@ -1,9 +1,10 @@
 """`--record FILE`: the proxy's successful exchanges kept as a world file the mock starts from.
 
 Each exchange the contract accepts is handed to the `Recording` (recording.py) by operation; the
-file is then rewritten at most once a second (less often once writing it takes over a fifth of
-that), and once more when the proxy stops, so a proxy that is killed loses only what came after
-its last write. Every write is checked as the mock will read it
+file is then rewritten at most once a second (less often once a write takes over a quarter of a
+second: the writer then takes at most a fifth of the time), and once more when the proxy stops,
+so a proxy that is killed loses only what came after its last write. Writes are made one at a
+time and never replace a newer one. Every write is checked as the mock will read it
 (`contract.world.parse_world`: the world file's schema and cross-checks), made beside the target
 and renamed into place: the path always holds a whole world file. A file that exists already
 is continued, not replaced: a morning recorded over two proxy runs is one world.
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,9 @@ class Recorder:
             except WorldError as error:
                 raise RecordFileError(f"{error} (a file that exists is continued: move it away)") from None
         self.recording = Recording(facts, start)
-        self.written = -1  # the `changes` count last written
-        self.skipped = 0  # successful exchanges whose answer could not be recorded
+        self.written = -1  # the `changes` count of the file on disk
         self._writer: asyncio.Task[None] | None = None
+        self._write_lock = threading.Lock()  # the writer's thread, and the last write at shutdown
         self.write_seconds = 0.0  # how long the last write took
 
     def start(self) -> None:
@@ -109,7 +111,7 @@ class Recorder:
                 operation, invoice_uid, _token(headers), request, answer.get("data")
             )
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-            self.skipped += 1  # nothing of it is kept (recording.py: a change is kept whole or not at all)
+            # Nothing of it is kept (recording.py: a change is kept whole or not at all).
             logger.warning("%s: not recorded (%s: %s)", operation, type(error).__name__, str(error)[:200])
             return
         if changed:
@@ -120,19 +122,18 @@ class Recorder:
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 
     async def _write_soon(self) -> None:
-        # Once a second, or less often for a recording so large that writing it takes over a
-        # fifth of that: the writer's thread then takes at most a fifth of the proxy's time.
+        # Once a second, or after four times the last write: its thread takes at most a fifth
+        # of the proxy's time, however large the recording grows.
         await asyncio.sleep(max(WRITE_EVERY_SECONDS, 4 * self.write_seconds))
         changes, document = self.recording.changes, self.recording.document()
         started = time.monotonic()
         try:
-            await asyncio.to_thread(write_world, self.path, document)
+            await asyncio.to_thread(self._write, changes, document)
         except RecordFileError as error:
             logger.error("%s", error)
             return
         finally:
             self.write_seconds = time.monotonic() - started
-        self.written = changes
         if self.recording.changes != changes:
             self._writer = None
             self._schedule()
@@ -148,7 +149,12 @@ class Recorder:
 
     def flush(self) -> None:
         """Write now if anything is not written yet (at start, and when the proxy stops)."""
-        if self.written != self.recording.changes:
-            changes = self.recording.changes
-            write_world(self.path, self.recording.document())
-            self.written = changes
+        self._write(self.recording.changes, self.recording.document())
+
+    def _write(self, changes: int, document: Entry) -> None:
+        """Write the recording as of `changes`, unless the file holds that or a newer one already
+        (a write still running on the writer's thread when the proxy stops ends first)."""
+        with self._write_lock:
+            if changes > self.written:
+                write_world(self.path, document)
+                self.written = changes

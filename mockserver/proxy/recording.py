@@ -218,7 +218,10 @@ class Recording:
         """A full invoice as answered, and what it names (owner, party, document, blueprint)."""
         target_role = "client" if self.facts.client_is_target(answer["invoice_type"]) else "service_provider"
         owner_role = "service_provider" if target_role == "client" else "client"
-        change.put("organizations", owner, _entity(answer["parties"][owner_role]))
+        organization = _entity(answer["parties"][owner_role])
+        if organization["uid"] != owner:  # a world names an organization by its own uid
+            raise WorldError(f"invoice {answer['uid']}: its parties name {organization['uid']}, not {owner}")
+        change.put("organizations", owner, organization)
         party = _entity(answer["parties"][target_role])
         known = self._latest(change, "parties", party["uid"]) or {"billable_by": []}
         change.put("parties", party["uid"], {**party, "billable_by": sorted({*known["billable_by"], owner})})
