@@ -43,13 +43,39 @@ class RecordFileError(Exception):
     """The record file cannot be read or written; the message names it and why."""
 
 
-def write_world(path: Path, document: Entry) -> None:
-    """Check `document` as the mock would read it, then put it at `path` whole (atomic rename)."""
+def dump(node: Any) -> str:
+    return str(yaml.dump(node, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
+
+
+class YamlTexts:
+    """Each entry's YAML, made once: a kept entry never changes (recording.py), so a rewrite of a
+    large recording dumps only the entries new since the last one, and joins the rest. The text
+    is the one `yaml.dump` makes of the whole document (tests/mockserver/test_record.py)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Entry, str]] = {}  # id(entry) -> (entry, its text)
+
+    def document(self, document: Entry) -> str:
+        texts: dict[int, tuple[Entry, str]] = {}
+        parts = []
+        for kind, entries in document.items():
+            parts.append(f"{kind}:\n" if entries else f"{kind}: []\n")
+            for entry in entries:
+                known = self._texts.get(id(entry))
+                texts[id(entry)] = known if known is not None else (entry, dump([entry]))
+                parts.append(texts[id(entry)][1])
+        self._texts = texts  # the entries of this document only (each held, so its id stays its own)
+        return "".join(parts)
+
+
+def write_world(path: Path, document: Entry, text: str | None = None) -> None:
+    """Check `document` as the mock would read it, then put it (or `text`, its YAML) at `path`
+    whole (atomic rename)."""
     try:
         parse_world(document, source=str(path))
     except WorldError as error:
         raise RecordFileError(f"{path}: the recording would not be a valid world ({error})") from None
-    text = HEADER + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    text = HEADER + (dump(document) if text is None else text)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     except OSError as error:
@@ -87,6 +113,7 @@ class Recorder:
         self.written = -1  # the `changes` count of the file on disk
         self._writer: asyncio.Task[None] | None = None
         self._write_lock = threading.Lock()  # the writer's thread, and the last write at shutdown
+        self._texts = YamlTexts()  # used under the lock only
         self.write_seconds = 0.0  # how long the last write took
 
     def start(self) -> None:
@@ -156,5 +183,5 @@ class Recorder:
         (a write still running on the writer's thread when the proxy stops ends first)."""
         with self._write_lock:
             if changes > self.written:
-                write_world(self.path, document)
+                write_world(self.path, document, self._texts.document(document))
                 self.written = changes
